@@ -1,0 +1,46 @@
+# One task runner for people and CI. `make help` lists the targets.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DIR ?= impactlens-demo
+SEED ?= 1
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test test-fast lint typecheck system-deps bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "ImpactLens needs Python 3.11 or newer (found: $$($(PY) --version))"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+system-deps: ## install Debian's chromium for the real-browser tests (apt-get, needs root)
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP) ## build the demo organisation in $(DIR), analyse it, write its reports
+	$(BIN)/impactlens demo $(DIR) --seed $(SEED)
+
+lint: $(STAMP) ## ruff, import-linter contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP) ## mypy on src
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps lint typecheck ## the whole suite: lint, types, every test (browser and slow included)
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-fast: $(STAMP) ## quick loop: tests not marked slow or browser
+	$(BIN)/pytest -m "not slow and not browser" -x -q
+
+bench: $(STAMP) ## the benchmarks and the demo validation study (prints figures; see docs/performance.md)
+	$(BIN)/python bench/run_all.py
+
+clean: ## remove the virtualenv and demo output
+	rm -rf $(VENV) $(DIR) .pytest_cache .mypy_cache .ruff_cache
