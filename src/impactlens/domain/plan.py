@@ -84,9 +84,8 @@ class ImpactPlan(_Strict):
     """A whole impact plan.
 
     Examples:
-        >>> plan = ImpactPlan.model_validate(
-        ...     {"program": "p", "kpis": [{"id": "csat", "direction": "increase", "unit": "person"}]}
-        ... )
+        >>> kpi = {"id": "csat", "direction": "increase", "unit": "person"}
+        >>> plan = ImpactPlan.model_validate({"program": "p", "kpis": [kpi]})
         >>> plan.primary_kpis()[0].id
         'csat'
     """
@@ -175,10 +174,11 @@ def parse_plan(text: str, source: str) -> ImpactPlan:
     A typo'd key is pointed at, with the key it probably meant.
 
     Examples:
-        >>> parse_plan("program: p\\nsponser: Jo\\n", "plans/p.yaml")
-        Traceback (most recent call last):
-        ...
-        impactlens.domain.errors.PlanError: plans/p.yaml, row 2, column 'sponser': unknown key 'sponser'; did you mean 'sponsor'?
+        >>> try:
+        ...     parse_plan("program: p\\nsponser: Jo\\n", "plans/p.yaml")
+        ... except PlanError as exc:
+        ...     print(exc)
+        plans/p.yaml, row 2, column 'sponser': unknown key 'sponser'; did you mean 'sponsor'?
     """
     try:
         data: Any = yaml.safe_load(text)
@@ -186,7 +186,8 @@ def parse_plan(text: str, source: str) -> ImpactPlan:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise PlanError(
-            source, f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            source,
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
             row=mark.line + 1 if mark else None,
         ) from exc
     if not isinstance(data, dict):
@@ -204,6 +205,10 @@ def parse_plan(text: str, source: str) -> ImpactPlan:
             close = difflib.get_close_matches(bad, options, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(options)}"
             raise PlanError(source, f"unknown key {bad!r}; {hint}", row=line, column=key) from exc
+        if err["type"] == "missing":
+            raise PlanError(
+                source, f"missing required key {loc[-1]!r}", row=line, column=key
+            ) from exc
         raise PlanError(source, f"{err['msg']}", row=line, column=key) from exc
 
 

@@ -137,8 +137,18 @@ class AnalysisResult(_Frozen):
         import pandas as pd
 
         cols = [
-            "kpi", "direction", "effect", "ci_low", "ci_high", "p_value", "relative_effect",
-            "method", "n_treated", "n_comparison", "evidence", "target_met",
+            "kpi",
+            "direction",
+            "effect",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "relative_effect",
+            "method",
+            "n_treated",
+            "n_comparison",
+            "evidence",
+            "target_met",
         ]
         return pd.DataFrame([k.model_dump(include=set(cols)) for k in self.kpis], columns=cols)
 

@@ -1,0 +1,177 @@
+"""The ``impactlens`` command line (Typer). Commands parse, call one service, format."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from impactlens.cli import views
+from impactlens.cli.console import out, progress_bar
+from impactlens.domain.errors import ImpactLensError
+
+app = typer.Typer(
+    name="impactlens",
+    help="Shows what corporate learning changes in the business.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: IMPACTLENS_WORKSPACE or .)"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print only the JSON document on stdout.")]
+_global: dict[str, Path | None] = {"workspace": None}
+
+
+def _workspace(local: Path | None):
+    from impactlens.services.workspace import open_workspace
+
+    chosen = local or _global["workspace"] or os.environ.get("IMPACTLENS_WORKSPACE") or "."
+    return open_workspace(Path(chosen))
+
+
+@app.callback()
+def _main(workspace: WorkspaceOpt = None) -> None:
+    """ImpactLens: impact plans, three tiers of metrics, honest attribution and ROI."""
+    _global["workspace"] = workspace
+
+
+@app.command()
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
+    template: Annotated[str | None, typer.Option(help="Plan template to start from.")] = None,
+    list_templates: Annotated[
+        bool, typer.Option("--list-templates", help="List templates.")
+    ] = False,
+) -> None:
+    """Create a workspace with a commented plan and no data."""
+    from impactlens.services.plan_templates import list_templates as templates
+    from impactlens.services.setup import init_workspace
+
+    if list_templates:
+        views.templates_table(templates())
+        return
+    if directory is None:
+        raise typer.BadParameter("give the folder to create, e.g. impactlens init my-workspace")
+    plan = init_workspace(directory, template)
+    out.print(f"Created workspace {directory} with plan {plan}")
+    out.print(f"Next: edit the plan, then `impactlens import people FILE -w {directory}`")
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[
+        str,
+        typer.Argument(help="people, participation, activity, assessments, surveys, kpis or costs"),
+    ],
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Load data files (all rows land, or none do)."""
+    from impactlens.services.importing import import_data
+
+    ws = _workspace(workspace)
+    with progress_bar(f"import {kind}") as bar:
+        summary = import_data(ws, kind, files, progress=lambda d, t: bar("rows", d, t))
+    views.import_summary(summary)
+
+
+@app.command()
+def check(
+    program: Annotated[str | None, typer.Argument(help="Program id (default: every plan).")] = None,
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Lint plans against the data; exit 1 if any finding is an error."""
+    from impactlens.services.checking import check_programs
+
+    findings = check_programs(_workspace(workspace), program)
+    if json_:
+        doc = {p: [f.model_dump(mode="json") for f in fs] for p, fs in findings.items()}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        views.findings(findings)
+    if any(f.severity == "error" for fs in findings.values() for f in fs):
+        raise typer.Exit(1)
+
+
+@app.command()
+def analyze(
+    program: Annotated[str, typer.Argument(help="Program id.")],
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Compute metrics, impact estimates and ROI."""
+    ws = _workspace(workspace)
+    with progress_bar(f"analyse {program}") as bar:
+        result = ws.analyze(program, progress=bar)
+    if json_:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        views.analysis(result)
+
+
+@app.command()
+def report(
+    program: Annotated[str, typer.Argument(help="Program id.")],
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write the self-contained HTML impact report."""
+    from impactlens.services.reporting import write_program_report
+
+    ws = _workspace(workspace)
+    with progress_bar(f"report {program}") as bar:
+        result = ws.analyze(program, progress=bar)
+    path = write_program_report(result, out_file)
+    out.print(f"Wrote {path}")
+
+
+@app.command()
+def export(
+    program: Annotated[str, typer.Argument(help="Program id.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write metrics, estimates and the ROI ledger as Parquet and CSV."""
+    from impactlens.services.reporting import export_result
+
+    ws = _workspace(workspace)
+    with progress_bar(f"export {program}") as bar:
+        result = ws.analyze(program, progress=bar)
+    for path in export_result(result, out_dir):
+        out.print(f"Wrote {path}")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo.")] = Path(
+        "impactlens-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic organisation.")] = 1,
+    people: Annotated[int, typer.Option(help="Number of people.")] = 5000,
+    teams: Annotated[int, typer.Option(help="Number of teams.")] = 300,
+) -> None:
+    """Build a synthetic organisation with known true effects, analyse it, write reports."""
+    from impactlens.services.demo import run_demo
+
+    with progress_bar("demo") as bar:
+        outcome = run_demo(directory, seed, progress=bar, people=people, teams=teams)
+    views.demo(outcome)
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 1; usage errors exit 2 (Typer)."""
+    try:
+        app()
+    except ImpactLensError as exc:
+        # one line, never wrapped, so scripts and people can read it
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)

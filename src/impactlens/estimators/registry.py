@@ -1,0 +1,56 @@
+"""The estimators by name, and the choice of one for a panel and a plan's method."""
+
+from __future__ import annotations
+
+from impactlens.estimators.base import Estimator, KpiPanel
+from impactlens.estimators.before_after import BeforeAfter
+from impactlens.estimators.matched_did import WeightedDiffInDiff
+from impactlens.estimators.naive import NaiveDifference
+from impactlens.estimators.randomised import RandomisedAncova
+
+ESTIMATORS: dict[str, type[Estimator]] = {
+    cls.name: cls for cls in (WeightedDiffInDiff, RandomisedAncova, BeforeAfter, NaiveDifference)
+}
+METHODS = ("auto", "randomised", "matched", "staggered", "synthetic", "none")
+
+
+def choose(panel: KpiPanel, method: str = "auto") -> tuple[Estimator, str]:
+    """The estimator for ``panel`` under the plan's ``comparison.method``, and why.
+
+    Examples:
+        >>> import pandas as pd
+        >>> units = pd.DataFrame({"unit_id": ["a"], "group": ["treated"],
+        ...     "first_period": pd.to_datetime(["2024-01-07"]), "cluster": ["a"]})
+        >>> cells = pd.DataFrame(columns=["unit_id", "period", "value", "weight"])
+        >>> est, why = choose(KpiPanel("k", "person", cells, units))
+        >>> est.name
+        'trend projection (no comparison group)'
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"unknown comparison method {method!r}; expected one of {', '.join(METHODS)}"
+        )
+    has_comparison = panel.n("comparison") > 0
+    if method == "none":
+        return BeforeAfter(), "the plan asks for no comparison group: trend projection only"
+    if panel.randomised:
+        why = "the program assigned arms at random: intention-to-treat ANCOVA by arm"
+        if method not in ("auto", "randomised"):
+            why += f" (the plan's method {method!r} is overridden by the randomisation)"
+        return RandomisedAncova(), why
+    if not has_comparison:
+        return BeforeAfter(), "no eligible untrained units to compare with: trend projection only"
+    if method == "randomised":
+        return WeightedDiffInDiff(), (
+            "the plan says randomised but no participation row carries an arm: "
+            "weighted difference-in-differences against untrained eligible units"
+        )
+    if method in ("staggered", "synthetic"):
+        return WeightedDiffInDiff(), (
+            f"the {method} method is not available yet: weighted difference-in-differences, "
+            "which compares each cohort with never-trained units over its own window"
+        )
+    return WeightedDiffInDiff(), (
+        "untrained eligible units form the comparison group: difference-in-differences "
+        "weighted by propensity score"
+    )

@@ -1,0 +1,274 @@
+"""Analyse one program: roster, KPI panels, estimates, three tiers, ROI, verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import pandas as pd
+
+import impactlens
+from impactlens.domain.plan import ImpactPlan, KpiSpec, plan_sha256
+from impactlens.domain.result import (
+    AnalysisResult,
+    BalanceRow,
+    EventStudyPoint,
+    KpiResult,
+    Provenance,
+    TrendPoint,
+)
+from impactlens.estimators.base import Estimate, KpiPanel
+from impactlens.estimators.evidence import grade
+from impactlens.estimators.naive import NaiveDifference
+from impactlens.estimators.registry import choose
+from impactlens.metrics.exposure import Roster, build_roster
+from impactlens.metrics.learner import learner_metrics
+from impactlens.metrics.operational import operational_metrics
+from impactlens.metrics.panel import build_panel
+from impactlens.metrics.vanity import vanity_flag
+from impactlens.roi.phillips import KpiBenefitInput, compute_roi, infer_frequency
+
+if TYPE_CHECKING:
+    from impactlens.services.workspace import Workspace
+
+TABLES = ("people", "participation", "activity", "assessments", "surveys", "kpis", "costs")
+Progress = Callable[[str, int, int], None]
+
+
+def _num(x: Any, digits: int = 6) -> float | None:
+    if x is None or pd.isna(x):
+        return None
+    return round(float(x), digits)
+
+
+def _trend(panel: KpiPanel) -> list[TrendPoint]:
+    cells = panel.cells.merge(panel.units[["unit_id", "group"]], on="unit_id")
+    if cells.empty:
+        return []
+    g = cells.groupby(["period", "group"], sort=True)["value"].agg(["mean", "count"])
+    return [
+        TrendPoint(
+            period=p.date().isoformat(), group=grp, mean=_num(row["mean"]), n=int(row["count"])
+        )
+        for (p, grp), row in g.iterrows()
+    ]
+
+
+def _business(panel: KpiPanel) -> dict[str, Any]:
+    cells = panel.cells.merge(panel.units[["unit_id", "group", "first_period"]], on="unit_id")
+    launch = panel.units.loc[panel.units["group"] == "treated", "first_period"].min()
+    out: dict[str, Any] = {"kpi": panel.kpi, "launch": None}
+    if pd.isna(launch):
+        return out
+    out["launch"] = pd.Timestamp(launch).date().isoformat()
+    post = cells["period"] >= launch
+    for grp in ("treated", "comparison"):
+        sel = cells["group"] == grp
+        out[f"pre_{grp}"] = _num(cells.loc[sel & ~post, "value"].mean(), 4)
+        out[f"post_{grp}"] = _num(cells.loc[sel & post, "value"].mean(), 4)
+    return out
+
+
+def _target_met(kpi: KpiSpec, effect: float | None) -> bool | None:
+    if kpi.baseline is None or kpi.target is None or effect is None:
+        return None
+    reached = kpi.baseline + effect
+    return reached >= kpi.target if kpi.direction == "increase" else reached <= kpi.target
+
+
+def _kpi_result(
+    kpi: KpiSpec, panel: KpiPanel, est: Estimate, why: str, *, primary: bool
+) -> KpiResult:
+    evidence, reasons = grade(est)
+    naive = NaiveDifference().fit(panel) if est.has_comparison else None
+    rel = None
+    if est.effect is not None and est.pre_mean_treated:
+        rel = _num(est.effect / est.pre_mean_treated)
+    balance = (
+        []
+        if est.balance is None
+        else [
+            BalanceRow(
+                covariate=str(r.covariate),
+                mean_treated=_num(r.mean_treated),
+                mean_comparison=_num(r.mean_comparison),
+                smd_before=_num(r.smd_before),
+                smd_after=_num(r.smd_after),
+            )
+            for r in est.balance.itertuples()
+        ]
+    )
+    events = (
+        []
+        if est.event_study is None
+        else [
+            EventStudyPoint(
+                event_time=int(r.event_time),
+                effect=_num(r.effect),
+                ci_low=_num(r.ci_low),
+                ci_high=_num(r.ci_high),
+            )
+            for r in est.event_study.itertuples()
+        ]
+    )
+    diagnostics: dict[str, Any] = {
+        "method_choice": why,
+        "pretrend_p": _num(est.pretrend_p),
+        "max_smd_before": _num(est.max_smd_before),
+        "max_smd_after": _num(est.max_smd_after),
+        "trimmed_share": _num(est.trimmed_share),
+        "n_pre_periods": est.n_pre_periods,
+        "n_post_periods": est.n_post_periods,
+        "se": _num(est.se),
+        "assumptions": list(est.assumptions),
+        "notes": list(est.notes),
+        **{k: v for k, v in est.diagnostics.items() if isinstance(v, (int, float, str, bool))},
+    }
+    if naive is not None:
+        diagnostics["naive_ci_low"] = _num(naive.ci_low)
+        diagnostics["naive_ci_high"] = _num(naive.ci_high)
+    if "share_trained" in panel.units:
+        treated = panel.units[panel.units["group"] == "treated"]
+        diagnostics["share_trained_members"] = _num(treated["share_trained"].mean(), 4)
+    return KpiResult(
+        kpi=kpi.id,
+        direction=kpi.direction,
+        unit=kpi.unit,
+        effect=_num(est.effect),
+        ci_low=_num(est.ci_low),
+        ci_high=_num(est.ci_high),
+        p_value=_num(est.p_value, 8),
+        relative_effect=rel,
+        method=est.method,
+        n_treated=est.n_treated,
+        n_comparison=est.n_comparison,
+        evidence=evidence,
+        evidence_reasons=[why, *reasons],
+        target_met=_target_met(kpi, est.effect),
+        baseline=kpi.baseline,
+        target=kpi.target,
+        primary=primary,
+        pre_mean_treated=_num(est.pre_mean_treated),
+        naive_effect=_num(naive.effect) if naive else None,
+        diagnostics=diagnostics,
+        trend=_trend(panel),
+        by_event_time=events,
+        balance=balance,
+    )
+
+
+def _plan_summary(plan: ImpactPlan, periods: list[str]) -> dict[str, Any]:
+    return {
+        "title": plan.title,
+        "outcome": plan.objective.outcome if plan.objective else None,
+        "behaviours": list(plan.objective.behaviours) if plan.objective else [],
+        "sponsor": plan.sponsor,
+        "stakeholders": list(plan.stakeholders),
+        "personas": list(plan.personas),
+        "assets": [a.model_dump() for a in plan.assets],
+        "period_from": min(periods) if periods else None,
+        "period_to": max(periods) if periods else None,
+        "comparison_method": plan.comparison.method,
+        "min_group_size": plan.privacy.min_group_size,
+    }
+
+
+def analyze_program(
+    ws: Workspace, program: str, *, progress: Progress | None = None
+) -> AnalysisResult:
+    """Compute the contract's result document for ``program`` in ``ws``."""
+    from impactlens.ingest.health import data_health
+    from impactlens.reports.format import next_step_sentence, verdict_sentence
+
+    def step(label: str, done: int, total: int) -> None:
+        if progress:
+            progress(label, done, total)
+
+    plan, text = ws.plan(program)
+    min_group = max(plan.privacy.min_group_size, ws.settings.privacy.min_group_size)
+    total = len(plan.kpis) + 4
+    with ws.store(read_only=True) as store:
+        tables = {name: store.table(name) for name in TABLES}
+        step("people and participation", 0, total)
+        roster: Roster = build_roster(tables, plan)
+        warnings = list(roster.warnings)
+        kpi_results: list[KpiResult] = []
+        roi_inputs: list[KpiBenefitInput] = []
+        business: list[dict[str, Any]] = []
+        all_periods: list[str] = []
+        for i, kpi in enumerate(plan.kpis):
+            step(f"KPI {kpi.id}", i + 1, total)
+            panel = build_panel(tables, plan, kpi, roster)
+            if panel.cells.empty:
+                warnings.append(f"KPI {kpi.id!r} has no rows for the compared units")
+            est, why = choose(panel, plan.comparison.method)
+            fitted = est.fit(panel)
+            kpi_results.append(
+                _kpi_result(kpi, panel, fitted, why, primary=kpi in plan.primary_kpis())
+            )
+            business.append(_business(panel))
+            periods = [p.date().isoformat() for p in pd.to_datetime(panel.periods)]
+            all_periods += periods
+            roi_inputs.append(
+                KpiBenefitInput(
+                    kpi=kpi.id,
+                    direction=kpi.direction,
+                    effect=fitted.effect,
+                    ci_low=fitted.ci_low,
+                    ci_high=fitted.ci_high,
+                    n_treated=fitted.n_treated,
+                    value_per_unit=kpi.value_per_unit,
+                    periods_per_year=infer_frequency(list(pd.to_datetime(panel.periods))),
+                )
+            )
+        step("three tiers of metrics", len(plan.kpis) + 1, total)
+        eligible = ibis.memtable(
+            roster.people.loc[roster.people["eligible"], ["person_id"]].reset_index(drop=True)
+        )
+        operational = operational_metrics(tables, plan, eligible=eligible, min_group_size=min_group)
+        learner = learner_metrics(tables, plan, min_group_size=min_group)
+        warnings += list(operational.pop("warnings", []) or [])
+        warnings += list(learner.pop("warnings", []) or [])
+        step("ROI", len(plan.kpis) + 2, total)
+        ct = tables["costs"]
+        costs = ct.filter(ct.program == program).order_by("item").to_pandas()
+        roi = compute_roi(plan, roi_inputs, costs, currency=ws.settings.currency)
+        if roi.costs is None:
+            warnings.append("no costs imported for this program: ROI is not computed")
+        if not any(k.value_per_unit is not None for k in plan.primary_kpis()):
+            warnings.append("no primary KPI has value_per_unit: ROI is not computed")
+        health = data_health(store)
+        fingerprint = store.fingerprint()
+        engine = store.engine
+    metrics: dict[str, Any] = {
+        "operational": operational,
+        "learner": learner,
+        "business": {"kpis": business},
+    }
+    flag = vanity_flag(operational, [k.model_dump() for k in kpi_results])
+    if flag:
+        metrics["vanity_flag"] = flag
+    step("verdict", total - 1, total)
+    result = AnalysisResult(
+        program=program,
+        title=plan.title,
+        kpis=kpi_results,
+        metrics=metrics,
+        roi=roi,
+        provenance=Provenance(
+            version=impactlens.__version__,
+            plan_sha256=plan_sha256(text),
+            data_sha256=fingerprint,
+            engine=engine,
+            computed_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        ),
+        warnings=warnings,
+        plan=_plan_summary(plan, all_periods),
+        data_health=health,
+    )
+    result = result.model_copy(update={"verdict": verdict_sentence(result)})
+    result = result.model_copy(update={"next_step": next_step_sentence(result)})
+    step("done", total, total)
+    return result

@@ -1,0 +1,246 @@
+"""The embedded engine: one DuckDB file in the workspace, written by one process."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import ibis
+import pandas as pd
+import psutil
+import pyarrow as pa
+
+from impactlens.domain.errors import StoreLockedError, WorkspaceError
+from impactlens.store.base import Staging, Store, UpsertCount
+from impactlens.store.parsing import quote
+from impactlens.store.schema import DATA_TABLES, TABLES, migrate
+from impactlens.store.staging import DuckDBStaging
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def locked_error(path: Path, message: str) -> StoreLockedError:
+    """A :class:`StoreLockedError` naming the process in DuckDB's lock message.
+
+    Examples:
+        >>> str(locked_error(Path("/x/s.duckdb"), "Conflicting lock is held in /bin/py (PID 0)"))
+        'the store /x/s.duckdb is locked by PID 0 (/bin/py); stop it or import through its web page'
+    """
+    found = _LOCK_HOLDER.search(message)
+    if found is None:
+        holder = "another process"
+    else:
+        pid = int(found["pid"])
+        command = found["exe"]
+        # the holder may have exited or be another user's: then keep DuckDB's name
+        with contextlib.suppress(psutil.Error, OSError):
+            command = " ".join(psutil.Process(pid).cmdline()) or command
+        holder = f"PID {pid} ({command})"
+    return StoreLockedError(
+        f"the store {path} is locked by {holder}; stop it or import through its web page"
+    )
+
+
+class DuckDBStore(Store):
+    """A DuckDB file; Ibis for reading, the raw connection for bulk SQL.
+
+    Examples:
+        >>> import tempfile
+        >>> with DuckDBStore(Path(tempfile.mkdtemp()) / "s.duckdb") as store:
+        ...     store.table("people").count().to_pyarrow().as_py()
+        0
+    """
+
+    engine = "duckdb"
+
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = "1GB") -> None:
+        self.path = path
+        self.location = str(path)
+        if read_only and not path.exists():
+            DuckDBStore(path).close()  # create and migrate it once, then reopen read-only
+        spill = path.parent / ".impactlens" / "tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "temp_directory": str(spill),
+        }
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise locked_error(path, str(exc)) from exc
+            raise WorkspaceError(f"cannot open the store {path}: {exc}") from exc
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET enable_progress_bar = false")  # stdout/stderr belong to the CLI
+        self._migrate(read_only)
+        self._ibis = ibis.duckdb.from_connection(self._con)
+
+    def _migrate(self, read_only: bool) -> None:
+        exists = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()
+        current = None
+        if exists and exists[0]:
+            row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] if row else None
+        from impactlens.store.schema import SCHEMA_VERSION
+
+        if read_only:
+            if (current or 0) > SCHEMA_VERSION:
+                migrate(lambda sql: None, current, str(self.path))  # raises: a newer store
+            if (current or 0) < SCHEMA_VERSION:
+                raise WorkspaceError(
+                    f"the store {self.path} needs an upgrade; open it for writing once "
+                    "(e.g. run an import) to migrate it"
+                )
+            return
+        with self.transaction():
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
+            )
+            migrate(self._con.execute, current, str(self.path))
+
+    # -- reading ---------------------------------------------------------------
+
+    def table(self, name: str) -> ibis.Table:
+        """An Ibis table of the store."""
+        if name not in TABLES:
+            raise WorkspaceError(f"no table {name!r} in the store; known: {', '.join(TABLES)}")
+        return self._ibis.table(name)
+
+    def columns(self, name: str) -> dict[str, str]:
+        """A table's columns and their SQL types, in order."""
+        rows = self._con.execute(f"DESCRIBE {quote(name)}").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def fingerprint(self) -> str:
+        """A sha256 of every data table's columns, row count and order-free row hash sum."""
+        digest = hashlib.sha256()
+        for name in DATA_TABLES:
+            cols = self.columns(name)
+            # hash() of the whole row as a struct; the sum is order-independent
+            row = self._con.execute(
+                f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {quote(name)} t"
+            ).fetchone()
+            digest.update(json.dumps([name, list(cols.items()), str(row)]).encode())
+        return digest.hexdigest()
+
+    def imports(self) -> pd.DataFrame:
+        """The import log, oldest first."""
+        return self._con.execute("SELECT * FROM imports ORDER BY import_id").df()
+
+    def values(self, name: str, column: str, *, prefix: str | None = None) -> list[str]:
+        """Distinct non-null values of a stored column (optionally starting with ``prefix``)."""
+        col = quote(column)
+        sql = f"SELECT DISTINCT {col} FROM {quote(name)} WHERE {col} IS NOT NULL"
+        params: list[str] = []
+        if prefix is not None:
+            sql += f" AND starts_with({col}, ?)"
+            params.append(prefix)
+        return [r[0] for r in self._con.execute(sql, params).fetchall()]
+
+    # -- writing ---------------------------------------------------------------
+
+    @contextmanager
+    def staging(self) -> Iterator[Staging]:
+        """Temporary tables for one import call, dropped afterwards."""
+        staging = DuckDBStaging(self._con)
+        try:
+            yield staging
+        finally:
+            staging.drop_all()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    def add_columns(self, name: str, columns: Mapping[str, str]) -> None:
+        """Add columns (name -> SQL type) to a stored table."""
+        for column, sql_type in columns.items():
+            self._con.execute(f"ALTER TABLE {quote(name)} ADD COLUMN {quote(column)} {sql_type}")
+
+    def upsert(self, name: str, source: str, key: Sequence[str]) -> UpsertCount:
+        """Write a typed staged table into ``name``; unchanged rows are not touched."""
+        target_cols = self.columns(name)
+        source_cols = [c for c in self.columns(source) if c in target_cols]
+        if len(key) == 2 and name == "surveys":
+            # surveys: response_id when given, else the row hash
+            on = "coalesce(s.response_id, s.row_hash) = coalesce(t.response_id, t.row_hash)"
+        else:
+            on = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in key)
+        same = " AND ".join(f"s.{quote(c)} IS NOT DISTINCT FROM t.{quote(c)}" for c in source_cols)
+        others = [c for c in target_cols if c not in source_cols]
+        if others:  # a row is unchanged only if the columns this file lacks are empty too
+            same += "".join(f" AND t.{quote(c)} IS NULL" for c in others if c not in ("source",))
+        cols = ", ".join(quote(c) for c in source_cols)
+        empty = self._con.execute(f"SELECT count(*) = 0 FROM (SELECT 1 FROM {quote(name)} LIMIT 1)")
+        if empty.fetchone() == (True,):  # a first import: nothing to match or replace
+            row = self._con.execute(
+                f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {source}"
+            ).fetchone()
+            return UpsertCount(inserted=int(row[0]) if row else 0, replaced=0)
+        matched = f"{source}__matched"
+        self._con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {matched} AS SELECT s._row, ({same}) AS same "
+            f"FROM {source} s JOIN {quote(name)} t ON {on}"
+        )
+        counts = self._con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE same) FROM {matched}"
+        ).fetchone()
+        total_row = self._con.execute(f"SELECT count(*) FROM {source}").fetchone()
+        assert counts is not None and total_row is not None
+        hit, unchanged = int(counts[0]), int(counts[1])
+        self._con.execute(
+            f"DELETE FROM {quote(name)} t USING (SELECT s.* FROM {source} s JOIN {matched} m "
+            f"ON s._row = m._row WHERE NOT m.same) s WHERE {on}"
+        )
+        self._con.execute(
+            f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {source} "
+            f"WHERE _row NOT IN (SELECT _row FROM {matched} WHERE same)"
+        )
+        self._con.execute(f"DROP TABLE {matched}")
+        return UpsertCount(
+            inserted=int(total_row[0]) - hit, replaced=hit - unchanged, unchanged=unchanged
+        )
+
+    def remap_stored(self, name: str, column: str, mapping: Mapping[str, str]) -> int:
+        """Replace values of a stored column by ``mapping``; return rows changed."""
+        if not mapping:
+            return 0
+        frame = pa.table({"old": list(mapping), "new": list(mapping.values())})
+        self._con.register("_remap", frame)
+        try:
+            row = self._con.execute(
+                f"UPDATE {quote(name)} SET {quote(column)} = m.new FROM _remap m "
+                f"WHERE {quote(name)}.{quote(column)} = m.old"
+            ).fetchone()
+        finally:
+            self._con.unregister("_remap")
+        return int(row[0]) if row else 0
+
+    def log_import(self, entry: Mapping[str, object]) -> int:
+        """Append an entry to the import log; return its import_id."""
+        row = self._con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()
+        import_id = int(row[0]) if row else 1
+        values = {"import_id": import_id, **entry}
+        cols = ", ".join(quote(c) for c in values)
+        marks = ", ".join("?" for _ in values)
+        self._con.execute(f"INSERT INTO imports ({cols}) VALUES ({marks})", list(values.values()))
+        return import_id
+
+    def close(self) -> None:
+        """Release the store (and its write lock)."""
+        self._con.close()

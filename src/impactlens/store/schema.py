@@ -1,0 +1,224 @@
+"""The store's tables and their versioned migrations.
+
+A store records its version in ``schema_version``. Migration ``N`` is the function
+that takes a store from version ``N - 1`` to ``N``; opening an older store runs the
+missing ones in order, opening a store written by a newer ImpactLens fails.
+The SQL here is plain ANSI DDL so every engine behind the seam can run it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from impactlens.domain.errors import WorkspaceError
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """One in-store table: its fixed columns (name -> SQL type) and its key."""
+
+    name: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    person_columns: tuple[str, ...] = ()
+
+    def ddl(self) -> str:
+        """The ``CREATE TABLE`` statement.
+
+        Examples:
+            >>> TableDef("t", {"a": "VARCHAR"}, ("a",)).ddl()
+            'CREATE TABLE IF NOT EXISTS "t" ("a" VARCHAR)'
+        """
+        cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in self.columns.items())
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({cols})'
+
+
+# Keys are enforced by the import pipeline (delete-then-insert), not by constraints:
+# tables grow EXTRA columns with ALTER TABLE, which engines restrict on indexed tables.
+TABLES: dict[str, TableDef] = {
+    t.name: t
+    for t in (
+        TableDef(
+            "people",
+            {
+                "person_id": "VARCHAR",
+                "team_id": "VARCHAR",
+                "manager_id": "VARCHAR",
+                "role": "VARCHAR",
+                "location": "VARCHAR",
+                "persona": "VARCHAR",
+                "hire_date": "DATE",
+                "termination_date": "DATE",
+            },
+            ("person_id",),
+            ("person_id", "manager_id"),
+        ),
+        TableDef(
+            "identities",
+            {"id_column": "VARCHAR", "value_hash": "VARCHAR", "person_id": "VARCHAR"},
+            ("id_column", "value_hash"),
+            ("person_id",),
+        ),
+        TableDef(
+            "participation",
+            {
+                "person_id": "VARCHAR",
+                "program": "VARCHAR",
+                "start_date": "DATE",
+                "end_date": "DATE",
+                "cohort": "VARCHAR",
+                "status": "VARCHAR",
+                "arm": "VARCHAR",
+                "trained_from": "DATE",
+            },
+            ("person_id", "program"),
+            ("person_id",),
+        ),
+        TableDef(
+            "activity",
+            {
+                "person_id": "VARCHAR",
+                "asset_id": "VARCHAR",
+                "verb": "VARCHAR",
+                "timestamp": "TIMESTAMP",
+                "program": "VARCHAR",
+                "duration_minutes": "DOUBLE",
+                "score": "DOUBLE",
+                "max_score": "DOUBLE",
+                "success": "BOOLEAN",
+                "progress_pct": "DOUBLE",
+                "attempt_id": "VARCHAR",
+                # 'import' for file rows; 'xapi' and statement_id for LRS statements later
+                "source": "VARCHAR DEFAULT 'import'",
+                "statement_id": "VARCHAR",
+            },
+            ("person_id", "asset_id", "verb", "timestamp"),
+            ("person_id",),
+        ),
+        TableDef(
+            "assessments",
+            {
+                "person_id": "VARCHAR",
+                "skill": "VARCHAR",
+                "taken_at": "TIMESTAMP",
+                "score": "DOUBLE",
+                "min_score": "DOUBLE",
+                "max_score": "DOUBLE",
+                "phase": "VARCHAR",
+                "confidence": "DOUBLE",
+                "program": "VARCHAR",
+            },
+            ("person_id", "skill", "taken_at"),
+            ("person_id",),
+        ),
+        TableDef(
+            "surveys",
+            {
+                "response_id": "VARCHAR",
+                "program": "VARCHAR",
+                "question_id": "VARCHAR",
+                "response": "VARCHAR",
+                "response_num": "DOUBLE",
+                "submitted_at": "TIMESTAMP",
+                "person_id": "VARCHAR",
+                "level": "VARCHAR",
+                "comment": "VARCHAR",
+                "row_hash": "VARCHAR",
+            },
+            # response_id when given, else row_hash: the pipeline keys on the first non-null
+            ("response_id", "row_hash"),
+            ("person_id",),
+        ),
+        TableDef(
+            "kpis",
+            {
+                "kpi": "VARCHAR",
+                "unit_id": "VARCHAR",
+                "period": "DATE",
+                "value": "DOUBLE",
+                "weight": "DOUBLE",
+            },
+            ("kpi", "unit_id", "period"),
+        ),
+        TableDef(
+            "costs",
+            {
+                "program": "VARCHAR",
+                "item": "VARCHAR",
+                "amount": "DOUBLE",
+                "category": "VARCHAR",
+                "prorate_share": "DOUBLE DEFAULT 1.0",
+                "currency": "VARCHAR",
+            },
+            ("program", "item"),
+        ),
+        TableDef(
+            "imports",
+            {
+                "import_id": "INTEGER",
+                "kind": "VARCHAR",
+                "files": "VARCHAR",
+                "rows": "BIGINT",
+                "inserted": "BIGINT",
+                "replaced": "BIGINT",
+                "warnings": "VARCHAR",
+                "started_at": "TIMESTAMP",
+                "finished_at": "TIMESTAMP",
+                "user": "VARCHAR",
+                "content_sha256": "VARCHAR",
+            },
+            ("import_id",),
+        ),
+    )
+}
+
+DATA_TABLES: tuple[str, ...] = (
+    "people",
+    "identities",
+    "participation",
+    "activity",
+    "assessments",
+    "surveys",
+    "kpis",
+    "costs",
+)
+
+
+def _v1(execute: Callable[[str], Any]) -> None:
+    """Version 1: the import log only (the first released layout)."""
+    execute(TABLES["imports"].ddl())
+
+
+def _v2(execute: Callable[[str], Any]) -> None:
+    """Version 2: the data tables of every import kind."""
+    for name in DATA_TABLES:
+        execute(TABLES[name].ddl())
+
+
+# index i holds migration i + 1
+MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(execute: Callable[[str], Any], current: int | None, where: str) -> int:
+    """Bring a store from ``current`` (None: a new store) up to :data:`SCHEMA_VERSION`.
+
+    Examples:
+        >>> ran = []
+        >>> migrate(ran.append, SCHEMA_VERSION, "x")
+        2
+        >>> ran
+        []
+    """
+    current = current or 0
+    if current > SCHEMA_VERSION:
+        raise WorkspaceError(
+            f"the store {where} has schema version {current}, newer than this ImpactLens "
+            f"understands ({SCHEMA_VERSION}); upgrade ImpactLens to open it"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[version - 1](execute)
+        execute(f"INSERT INTO schema_version VALUES ({version}, current_timestamp)")
+    return SCHEMA_VERSION

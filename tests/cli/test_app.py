@@ -1,0 +1,103 @@
+"""The command line as a user meets it: a real subprocess, exit codes, stdout purity."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = [sys.executable, "-m", "impactlens.cli"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("IMPACTLENS_WORKSPACE", None)
+    full_env.pop("IMPACTLENS_STORE", None)
+    full_env.update(env or {})
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, cwd=cwd, env=full_env)
+
+
+def test_init_lists_templates_and_creates_a_workspace(tmp_path: Path) -> None:
+    listed = run("init", "--list-templates")
+    assert listed.returncode == 0
+    for name in (
+        "sales-enablement",
+        "customer-care",
+        "new-manager-leadership",
+        "onboarding",
+        "safety-compliance",
+    ):
+        assert name in listed.stdout
+    target = tmp_path / "a" / "b" / "ws"
+    made = run("init", str(target), "--template", "customer-care")
+    assert made.returncode == 0, made.stderr
+    assert (target / "impactlens.toml").exists()
+    assert (target / "plans" / "customer-care.yaml").exists()
+    again = run("init", str(target))
+    assert again.returncode == 1 and "already a workspace" in again.stderr
+
+
+def test_user_errors_exit_1_with_one_line_and_usage_errors_exit_2(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    bad = tmp_path / "people.csv"
+    bad.write_text("person_id,hire_date\nE1,2024-01-01\nE2,2024-13-40\n")
+    res = run("import", "people", str(bad), "--workspace", str(ws))
+    assert res.returncode == 1
+    assert "people.csv" in res.stderr and "row 3" in res.stderr and "hire_date" in res.stderr
+    assert "Traceback" not in res.stderr
+    unknown = run("analyze", "nope", "-w", str(ws))
+    assert unknown.returncode == 1 and "no plan for program 'nope'" in unknown.stderr
+    assert run("analyze").returncode == 2
+    assert run("frobnicate").returncode == 2
+    not_ws = run("analyze", "x", "-w", str(tmp_path / "missing"))
+    assert not_ws.returncode == 1 and "impactlens init" in not_ws.stderr
+
+
+@pytest.mark.slow
+def test_small_demo_end_to_end_and_json_on_stdout_only(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    res = run("demo", str(demo), "--seed", "3", "--people", "800", "--teams", "60")
+    assert res.returncode == 0, res.stderr
+    assert "estimated vs true" in res.stdout
+    truth = json.loads((demo / "truth.json").read_text())
+    for program in truth:
+        assert (demo / "reports" / f"{program}.html").exists()
+        out = run("analyze", program, "--json", "-w", str(demo))
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)  # stdout carries only the document
+        assert doc["program"] == program
+        for key in ("kpis", "metrics", "roi", "provenance", "warnings"):
+            assert key in doc
+        for k in doc["kpis"]:
+            for key in (
+                "kpi",
+                "direction",
+                "effect",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "relative_effect",
+                "method",
+                "n_treated",
+                "n_comparison",
+                "evidence",
+                "evidence_reasons",
+                "target_met",
+            ):
+                assert key in k
+            assert k["evidence"] in {"strong", "moderate", "weak", "none"}
+        assert set(doc["metrics"]) >= {"operational", "learner", "business"}
+        assert doc["provenance"]["engine"] == "duckdb"
+    # workspace given before the subcommand works too, and check runs on every plan
+    chk = run("--workspace", str(demo), "check", "--json")
+    assert chk.returncode in (0, 1)
+    assert set(json.loads(chk.stdout)) == set(truth)
+    exp = run("export", next(iter(truth)), "--out", str(tmp_path / "exp"), "-w", str(demo))
+    assert exp.returncode == 0, exp.stderr
+    assert (tmp_path / "exp" / "estimates.parquet").exists()
+    assert (tmp_path / "exp" / "roi_ledger.csv").exists()

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impactlens.domain.errors import WorkspaceError
+from impactlens.store import open_store
+
+
+def test_duckdb_url_opens_the_embedded_store(tmp_path: Path) -> None:
+    with open_store(f"duckdb:///{tmp_path}/impactlens.duckdb") as store:
+        assert store.engine == "duckdb"
+    assert (tmp_path / "impactlens.duckdb").exists()
+
+
+@pytest.mark.parametrize("url", ["postgresql://me@db/il", "spark://cluster"])
+def test_other_engines_are_not_available_yet(url: str) -> None:
+    scheme = url.split(":")[0]
+    with pytest.raises(WorkspaceError) as caught:
+        open_store(url)
+    assert str(caught.value) == (
+        f"the store engine {scheme!r} is not available yet (store URL {url}); "
+        "use duckdb:///abs/path/impactlens.duckdb"
+    )
+
+
+def test_not_a_url() -> None:
+    with pytest.raises(WorkspaceError, match=r"not a store URL: 'impactlens\.duckdb'"):
+        open_store("impactlens.duckdb")
