@@ -32,13 +32,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from impactlens.estimators.base import Estimate, KpiPanel
 from impactlens.estimators.comparison_path import ComparisonPath
 from impactlens.estimators.event_study import event_study
 from impactlens.estimators.grid import PanelGrid, panel_facts
 from impactlens.estimators.inference import cluster_covariance, normal_interval
-from impactlens.estimators.propensity import PRE_MEAN, att_weights, unit_features
+from impactlens.estimators.propensity import PRE_MEAN, att_weights, balance_table, unit_features
+
+PRE_LEVEL_LABEL = "pre-period KPI level (diagnostic only: differencing removes levels)"
 
 ASSUMPTIONS = (
     "Parallel trends: given the covariates and the pre-period KPI, trained and comparison "
@@ -60,13 +63,17 @@ class WeightedDiffInDiff:
 
     name: ClassVar[str] = "weighted difference-in-differences"
 
-    def __init__(self, match_on_pre_kpi: bool = True) -> None:
+    def __init__(self, match_on_pre_kpi: bool = False) -> None:
         """Choose whether the propensity model uses each unit's pre-period KPI mean.
 
-        Matching on the pre-period KPI balances level-dependent trends, but when
-        units select on stable levels it regresses the weighted comparison's
-        pre-period noise to the mean and biases the effect (Daw & Hatfield 2018,
-        Health Services Research 53:4138); the pre-trend test cannot see that bias.
+        Off by default. Matching on the pre-period KPI balances level-dependent trends,
+        but when units select on stable levels (high performers sign up) it regresses
+        the weighted comparison's pre-period noise to the mean and biases the effect
+        (Daw & Hatfield 2018, Health Services Research 53:4138); the pre-trend test
+        cannot see that bias. Differencing already removes stable level differences,
+        so the pre-period level is shown in the balance table as a diagnostic (before
+        and after weighting) but kept out of the model and of the evidence check.
+        The demo's validation study measured this (docs/validation.md).
         """
         self.match_on_pre_kpi = match_on_pre_kpi
 
@@ -90,15 +97,21 @@ class WeightedDiffInDiff:
             return _empty(base, (problem,))
 
         features = unit_features(grid, panel.units, panel.covariates)
+        pre_level = features[[PRE_MEAN]]
         if not self.match_on_pre_kpi:
             features = features.drop(columns=PRE_MEAN)
         ps = att_weights(features, grid.treated)
         notes = list(ps.notes)
+        balance = ps.balance
+        if not self.match_on_pre_kpi and ps.weight.any():
+            level_row = balance_table(pre_level, grid.treated, ps.weight)
+            level_row["covariate"] = PRE_LEVEL_LABEL
+            balance = pd.concat([balance, level_row], ignore_index=True)
         checks: dict[str, Any] = {
             "trimmed_share": ps.trimmed_share,
             "max_smd_before": ps.max_smd_before,
             "max_smd_after": ps.max_smd_after,
-            "balance": ps.balance,
+            "balance": balance,
         }
         if not ps.weight.any():
             return _empty(

@@ -162,8 +162,7 @@ def _kpi_result(
 def _plan_summary(plan: ImpactPlan, periods: list[str]) -> dict[str, Any]:
     return {
         "title": plan.title,
-        "outcome": plan.objective.outcome if plan.objective else None,
-        "behaviours": list(plan.objective.behaviours) if plan.objective else [],
+        "objective": plan.objective.model_dump() if plan.objective else None,
         "sponsor": plan.sponsor,
         "stakeholders": list(plan.stakeholders),
         "personas": list(plan.personas),
