@@ -185,3 +185,12 @@ def test_no_data_gives_none_not_errors(make_tables: Any) -> None:
     assert m["confidence_change"] is None and m["confidence_source"] is None
     assert m["participant_estimates"]["adjusted_share_mean"] is None
     assert m["by_persona"] == []
+
+
+def test_a_skill_measured_on_too_few_people_is_suppressed(tables: Any) -> None:
+    """Privacy: excel has 3 pairs, negotiation 5; with a threshold of 5 excel is hidden."""
+    m = learner_metrics(tables(), PLAN, min_group_size=5)
+    excel = next(s for s in m["skills"] if s["skill"] == "excel")
+    neg = next(s for s in m["skills"] if s["skill"] == "negotiation")
+    assert excel["suppressed"] is True and excel["gain"] is None and excel["n"] is None
+    assert neg["suppressed"] is False and neg["gain"] is not None

@@ -93,3 +93,18 @@ def test_number_money_and_percent_formats() -> None:
     assert fmt_money(-61000, "USD") == "-$61,000"
     assert fmt_money(12.5, "sek") == "12.50 SEK"
     assert fmt_money(None) == "n/a"
+
+
+def test_next_step_says_stop_when_even_the_best_case_loses_money() -> None:
+    import json
+    from pathlib import Path
+
+    from impactlens.domain.result import AnalysisResult
+    from impactlens.reports.format import next_step_sentence
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "results" / "strong.json"
+    doc = json.loads(fixture.read_text())
+    doc["next_step"] = ""
+    doc["roi"].update({"roi_pct": -56.0, "roi_pct_low": -84.0, "roi_pct_high": -28.0})
+    text = next_step_sentence(AnalysisResult.model_validate(doc))
+    assert text.startswith("Stop or redesign") and "-28%" in text

@@ -77,7 +77,8 @@ def analysis(result: Any) -> None:
 
 def demo(outcome: Any) -> None:
     """The demo's table of estimated vs true effects."""
-    t = Table(
+    t = Table(title="Demo: estimated vs true effects")
+    for name in (
         "program",
         "KPI",
         "true effect",
@@ -86,8 +87,8 @@ def demo(outcome: Any) -> None:
         "covers truth",
         "naive difference",
         "evidence",
-        title="Demo: estimated vs true effects",
-    )
+    ):
+        t.add_column(name, no_wrap=True)
     for row in outcome.rows:
         covered = {True: "yes", False: "NO", None: "–"}[row.covered]
         t.add_row(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from scipy import special
 
 
 def _multiplier(alpha: float, power: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    return float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
 
 
 def _check(share: float, r2: float) -> None:

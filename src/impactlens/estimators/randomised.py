@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from impactlens.estimators.base import Estimate, KpiPanel
 from impactlens.estimators.comparison_path import ComparisonPath
@@ -126,6 +125,8 @@ class RandomisedAncova:
 def _wls(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, cluster: np.ndarray) -> Interval:
     """The ``treated`` coefficient with cluster-robust errors, t(G-1) reference."""
     n_clusters = len(np.unique(cluster))
+    import statsmodels.api as sm  # imported here: only randomised programs need it
+
     model = sm.WLS(y, x, weights=w)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Degenerate fits (e.g. an all-zero KPI) give zero residuals; we read the

@@ -15,7 +15,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from scipy import stats
+from scipy import special
 
 from impactlens.domain.plan import ImpactPlan
 from impactlens.metrics.operational import (
@@ -118,11 +118,11 @@ def _gain_figures(row: Mapping[str, Any]) -> dict[str, Any]:
     ci_low = ci_high = p_value = d_z = None
     if gain is not None and sd is not None and n >= 2:
         # paired t interval: mean difference ± t(0.975, n-1) · SD / sqrt(n) (Student 1908)
-        half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+        half = special.stdtrit(n - 1, 0.975) * sd / math.sqrt(n)
         ci_low, ci_high = gain - half, gain + half
         if sd > 0:
             d_z = gain / sd  # Cohen's d_z (Lakens 2013, eq. 6): mean diff / SD of diffs
-            p_value = float(2 * stats.t.sf(abs(gain / (sd / math.sqrt(n))), n - 1))
+            p_value = float(2 * special.stdtr(n - 1, -abs(gain / (sd / math.sqrt(n)))))
     # normalised gain of class means, <g> = (post - pre) / (max - pre) (Hake 1998)
     norm = None
     if pre is not None and post is not None and 100 - pre > 0:
@@ -248,7 +248,7 @@ def learner_metrics(
     Args:
         tables: The store's tables by name (people, participation, assessments, surveys).
         plan: The program's impact plan.
-        min_group_size: The privacy threshold for the persona breakdown.
+        min_group_size: The privacy threshold for skills and the persona breakdown.
 
     Returns:
         A JSON-able dict with ``skills``, ``confidence_change``, ``applying_share``,
@@ -270,8 +270,12 @@ def learner_metrics(
         source = "surveys" if conf_n else None
     parts = program_participants(tables["participation"], plan.program)
     exempt = parts.count(where=parts.status == "exempt").to_pandas()
+    by_persona = (
+        _by_persona(pairs, tables["people"], plan, skills, min_group_size) if plan.personas else []
+    )
     return {
-        "skills": skills,
+        # a skill measured on fewer people than the threshold is hidden like any small group
+        "skills": suppress_groups(skills, "n", min_group_size, total=None),
         "pairs": int(overall["n"]),
         "exempt_excluded": int(exempt),
         "scale": "0-100 (rescaled from min_score-max_score where given)",
@@ -279,8 +283,6 @@ def learner_metrics(
         "confidence_change_n": conf_n,
         "confidence_source": source,
         **_application(surv),
-        "by_persona": _by_persona(pairs, tables["people"], plan, skills, min_group_size)
-        if plan.personas
-        else [],
+        "by_persona": by_persona,
         "mean_gain": rounded(overall["gain"], 3),
     }

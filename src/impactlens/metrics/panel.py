@@ -125,18 +125,36 @@ def build_panel(
     kt = tables["kpis"]
     grid = kt.filter(kt.kpi == kpi.id).select("period").distinct().order_by("period").to_pandas()
     periods = pd.to_datetime(grid["period"]).to_numpy()
-    ids = ibis.memtable(pd.DataFrame({"unit_id": units["unit_id"].astype(str)}))
+    unit_ids = units["unit_id"].astype(str)
+    ids = ibis.memtable(
+        pd.DataFrame({"unit_id": unit_ids, "unit_index": np.arange(len(units), dtype=np.int64)})
+    )
+    # the store sends back integer unit positions, not millions of id strings
     cells_expr = (
         kt.filter(kt.kpi == kpi.id)
         .inner_join(ids, "unit_id")
-        .select("unit_id", "period", "value", "weight")
-        .order_by(["unit_id", "period"])
+        .select("unit_index", "period", "value", "weight")
+        .order_by(["unit_index", "period"])
     )
-    cells = cells_expr.to_pandas()
-    cells["period"] = pd.to_datetime(cells["period"])
-    cells["value"] = cells["value"].astype(float)
-    cells["weight"] = cells["weight"].astype(float).fillna(1.0)
-    cells = cells[cells["value"].notna()]
+    # Arrow columns straight to numpy: pandas' own conversion of 5M rows takes 3x longer
+    arrow = cells_expr.to_pyarrow()
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(arrow.column(name).to_numpy(), dtype=float)
+
+    weight = column("weight")
+    cells = pd.DataFrame(
+        {
+            "unit_id": pd.Categorical.from_codes(
+                np.asarray(arrow.column("unit_index").to_numpy(), dtype=np.int64),
+                categories=unit_ids,
+            ),
+            "period": np.asarray(arrow.column("period").to_numpy(), dtype="datetime64[ns]"),
+            "value": column("value"),
+            "weight": np.where(np.isnan(weight), 1.0, weight),
+        }
+    )
+    cells = cells[~np.isnan(cells["value"].to_numpy())]
     # first exposed period: the first KPI period whose end date is on or after start_date
     start = units["start_date"].to_numpy(dtype="datetime64[ns]")
     first = np.full(len(units), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -149,10 +167,11 @@ def build_panel(
         first[has] = vals
     units["first_period"] = first
     # a wait-listed control's periods from its trained_from date are dropped
-    tf = units.set_index("unit_id")["trained_from"]
-    if tf.notna().any():
-        cut = cells["unit_id"].map(tf)
-        cells = cells[~(cut.notna() & (cells["period"] >= cut))]
+    trained_from = units["trained_from"].to_numpy(dtype="datetime64[ns]")
+    if (~np.isnat(trained_from)).any():
+        cut = trained_from[cells["unit_id"].cat.codes.to_numpy()]
+        period = cells["period"].to_numpy(dtype="datetime64[ns]")
+        cells = cells[~(~np.isnat(cut) & (period >= cut))]
     cov_cols = [
         c
         for c in units.columns

@@ -263,7 +263,17 @@ def next_step_sentence(result: AnalysisResult) -> str:
     if excludes_zero(kpi):
         if not is_improvement(kpi):
             return "Stop or redesign: the KPI moved the wrong way for trained people."
-        low = result.roi.roi_pct_low
+        low, high = result.roi.roi_pct_low, result.roi.roi_pct_high
+        if high is not None and high < 0:
+            return (
+                "Stop or redesign: the KPI moved, but even the best case of the interval does "
+                f"not pay back the costs (ROI at most {high:.0f}%); cut costs sharply or stop."
+            )
+        if kpi.target_met is False:
+            return (
+                "Fix, then scale: the KPI improved but fell short of the target; strengthen "
+                "what carries over to the job and measure the next cohort."
+            )
         if low is not None and low < 0:
             return (
                 "Scale with care: the effect is real but the ROI range includes a loss; "

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 import impactlens
@@ -21,6 +22,7 @@ from impactlens.domain.result import (
 )
 from impactlens.estimators.base import Estimate, KpiPanel
 from impactlens.estimators.evidence import grade
+from impactlens.estimators.grid import PanelGrid
 from impactlens.estimators.naive import NaiveDifference
 from impactlens.estimators.registry import choose
 from impactlens.metrics.exposure import Roster, build_roster
@@ -43,31 +45,56 @@ def _num(x: Any, digits: int = 6) -> float | None:
     return round(float(x), digits)
 
 
+def _group_period_means(grid: PanelGrid, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean KPI of ``rows`` in each period (unweighted over observed cells) and the count."""
+    obs = grid.observed[rows]
+    n = obs.sum(axis=0)
+    total = np.where(obs, np.nan_to_num(grid.y[rows]), 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan), n
+
+
 def _trend(panel: KpiPanel) -> list[TrendPoint]:
-    cells = panel.cells.merge(panel.units[["unit_id", "group"]], on="unit_id")
-    if cells.empty:
-        return []
-    g = cells.groupby(["period", "group"], sort=True)["value"].agg(["mean", "count"])
-    return [
-        TrendPoint(
-            period=p.date().isoformat(), group=grp, mean=_num(row["mean"]), n=int(row["count"])
-        )
-        for (p, grp), row in g.iterrows()
-    ]
+    grid = PanelGrid.from_panel(panel)
+    points: list[TrendPoint] = []
+    groups = {"treated": np.flatnonzero(grid.treated), "comparison": np.flatnonzero(~grid.treated)}
+    for name, rows in groups.items():
+        if not len(rows):
+            continue
+        mean, n = _group_period_means(grid, rows)
+        for j, period in enumerate(pd.to_datetime(grid.periods)):
+            if n[j]:
+                points.append(
+                    TrendPoint(
+                        period=period.date().isoformat(),
+                        group=name,  # type: ignore[arg-type]
+                        mean=_num(mean[j]),
+                        n=int(n[j]),
+                    )
+                )
+    return sorted(points, key=lambda p: (p.period, p.group))
 
 
 def _business(panel: KpiPanel) -> dict[str, Any]:
-    cells = panel.cells.merge(panel.units[["unit_id", "group", "first_period"]], on="unit_id")
-    launch = panel.units.loc[panel.units["group"] == "treated", "first_period"].min()
+    grid = PanelGrid.from_panel(panel)
     out: dict[str, Any] = {"kpi": panel.kpi, "launch": None}
-    if pd.isna(launch):
+    start = grid.earliest_start()
+    if start >= grid.n_periods:
         return out
-    out["launch"] = pd.Timestamp(launch).date().isoformat()
-    post = cells["period"] >= launch
-    for grp in ("treated", "comparison"):
-        sel = cells["group"] == grp
-        out[f"pre_{grp}"] = _num(cells.loc[sel & ~post, "value"].mean(), 4)
-        out[f"post_{grp}"] = _num(cells.loc[sel & post, "value"].mean(), 4)
+    out["launch"] = pd.Timestamp(grid.periods[start]).date().isoformat()
+    post = np.arange(grid.n_periods) >= start
+    for name, rows in (
+        ("treated", np.flatnonzero(grid.treated)),
+        ("comparison", np.flatnonzero(~grid.treated)),
+    ):
+        obs = grid.observed[rows]
+        y = np.nan_to_num(grid.y[rows])
+        for label, cols in (("pre", ~post), ("post", post)):
+            cells = obs[:, cols]
+            count = cells.sum()
+            out[f"{label}_{name}"] = (
+                _num(np.where(cells, y[:, cols], 0.0).sum() / count, 4) if count else None
+            )
     return out
 
 
