@@ -1,14 +1,14 @@
 """Bench: import 1,000,000 activity rows; raw DuckDB read_csv vs ``import_files``.
 
-Run: ``.venv/bin/python bench/import_activity.py [ROWS]``. Prints rows/s for a raw
+Run: ``.venv/bin/python bench/import_activity.py [--rows N]``. Prints rows/s for a raw
 ``CREATE TABLE AS SELECT * FROM read_csv`` (the baseline), for our import, the
 ratio, and the process's peak RSS. Goal: >= 500,000 rows/s for ours.
 """
 
 from __future__ import annotations
 
+import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,8 +47,12 @@ def peak_rss_mb() -> float:
 
 
 def main(rows: int) -> None:
-    """Generate, time both imports, print the figures."""
-    work = Path(tempfile.mkdtemp(prefix="il-bench-"))
+    """Generate, time both imports, print the figures (the files are removed after)."""
+    with tempfile.TemporaryDirectory(prefix="il-bench-") as tmp:
+        _run(Path(tmp), rows)
+
+
+def _run(work: Path, rows: int) -> None:
     csv = work / "activity.csv"
     write_activity_csv(csv, rows)
     print(f"{rows:,} rows, {csv.stat().st_size / 1e6:.0f} MB CSV; peak RSS {peak_rss_mb():.0f} MB")
@@ -71,4 +75,8 @@ def main(rows: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="?", type=int, default=None, help="same as --rows")
+    parser.add_argument("--rows", dest="rows_opt", type=int, default=1_000_000)
+    args = parser.parse_args()
+    main(args.rows if args.rows is not None else args.rows_opt)

@@ -34,7 +34,7 @@ def test_second_writer_gets_the_holders_pid_and_command(tmp_path: Path) -> None:
         message = str(caught.value)
         assert message.startswith(f"the store {path} is locked by PID {holder.pid} (")
         assert sys.executable.split("/")[-1] in message and "-c" in message
-        assert message.endswith("; stop it or import through its web page")
+        assert message.endswith("; let it finish or stop it, then retry")
     finally:
         holder.kill()
         holder.wait()

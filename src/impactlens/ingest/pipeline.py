@@ -2,7 +2,8 @@
 
 A failing file raises one :class:`InputError` before any stored table is touched;
 re-importing the same rows changes nothing; a row with the same key replaces the
-earlier one.
+earlier one. Each file takes the one-pass fast path, or the text path when it has
+a problem to name (:mod:`impactlens.ingest.preparation`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import getpass
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,124 +25,12 @@ import impactlens.ingest.people
 import impactlens.ingest.surveys  # noqa: F401  (each kind module registers itself)
 from impactlens.domain.errors import InputError
 from impactlens.domain.settings import WorkspaceSettings
-from impactlens.ingest.base import KINDS, ImportKind, ImportSummary
-from impactlens.ingest.identity import UNKNOWN, identity_map, known_people, resolve_refs
+from impactlens.ingest.base import KINDS, ImportSummary
 from impactlens.ingest.identity import reresolve as reresolve_people
-from impactlens.ingest.keys import identity_hash, pseudonymise
-from impactlens.store.base import ColumnPlan, StagedFile, Staging, Store
+from impactlens.ingest.preparation import FileContext, Prepared, prepare_fast, prepare_text
+from impactlens.store.base import Store
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class _Prepared:
-    """One validated file, typed in staging and ready to write."""
-
-    staged: StagedFile
-    typed: str
-    extras: dict[str, str]
-    unknown: int
-    identities: str | None = None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _check_columns(kind: ImportKind, staged: StagedFile, identity: list[str]) -> None:
-    found = ", ".join(staged.columns)
-    for name in kind.required:
-        if name not in staged.columns:
-            raise InputError(
-                staged.path, f"missing required column {name!r}; found: {found}", row=1
-            )
-    if kind.person and kind.person_required:
-        options = [kind.person, *identity]
-        if not any(c in staged.columns for c in options):
-            raise InputError(
-                staged.path,
-                f"missing required column {kind.person!r} (or an identity column: "
-                f"{', '.join(identity) or 'none configured'}); found: {found}",
-                row=1,
-            )
-
-
-def _extras(
-    store: Store,
-    staging: Staging,
-    kind: ImportKind,
-    staged: StagedFile,
-    skip: set[str],
-    decided: dict[str, str],
-) -> dict[str, str]:
-    """Extra columns and their SQL types: DOUBLE when every value is a number."""
-    fixed = {p.name for p in kind.plans} | set(store.columns(kind.table)) & set(kind.key)
-    names = [c for c in staged.columns if c not in fixed and c not in skip]
-    known = {**store.columns(kind.table), **decided}
-    doubles = [c for c in names if known.get(c) == "DOUBLE"]
-    failure = staging.first_failure(staged, [ColumnPlan(c, "double") for c in doubles])
-    if failure is not None:
-        raise InputError(
-            staged.path,
-            f"{failure.problem} (earlier imports made {failure.column!r} a number column)",
-            row=failure.row,
-            column=failure.column,
-        )
-    numeric = staging.numeric_columns(staged, [c for c in names if c not in known])
-    out = {}
-    for c in names:
-        out[c] = known.get(c) or ("DOUBLE" if c in numeric else "VARCHAR")
-    return out
-
-
-def _pseudonymise(store: Store, staging: Staging, kind: ImportKind, typed: str, key: bytes) -> int:
-    """Replace person ids by pseudonyms; return the number of unresolved rows."""
-    for column in kind.pseudonymised:
-        raw = staging.distinct(typed, column)
-        staging.remap(typed, column, {r: pseudonymise(key, r) for r in raw}, column)
-    if kind.person is not None:
-        refs = staging.distinct(typed, "_ref")
-        if refs:
-            mapping = resolve_refs(refs, key, known_people(store), identity_map(store))
-            staging.remap(typed, kind.person, mapping, "_ref")
-        return staging.count_prefixed(typed, kind.person, UNKNOWN)
-    if kind.name == "kpis":  # person-level KPIs join on the person's pseudonym
-        people = known_people(store)
-        units = {}
-        for unit in staging.distinct(typed, "unit_id"):
-            if (p := pseudonymise(key, unit)) in people:
-                units[unit] = p
-        staging.remap(typed, "unit_id", units, "unit_id")
-    return 0
-
-
-def _identities(staging: Staging, staged: StagedFile, columns: list[str], key: bytes) -> str | None:
-    """Stage the hashed identity values of a people file as an ``identities`` table."""
-    present = [c for c in columns if c in staged.columns]
-    if not present:
-        return None
-    rows: dict[str, list[object]] = {"_row": [], "id_column": [], "value_hash": [], "person_id": []}
-    for column in present:
-        for row, person, value in staging.fetch(staged, ["person_id", column]):
-            if value is None:
-                continue
-            rows["_row"].append(row)
-            rows["id_column"].append(column)
-            rows["value_hash"].append(identity_hash(key, column, value))
-            rows["person_id"].append(pseudonymise(key, person))
-    table = staging.from_columns(rows)
-    dup = staging.duplicate(table, ["id_column", "value_hash"])
-    if dup is not None:
-        raise InputError(
-            staged.path,
-            f"the same identity value belongs to rows {dup[0]} and {dup[1]}",
-            row=dup[1],
-        )
-    return table
 
 
 def import_files(
@@ -182,48 +71,24 @@ def import_files(
 
     started = datetime.now(UTC).replace(tzinfo=None)
     identity = [c.strip().lower() for c in settings.identity.columns]
-    skip = set(identity) if spec.name == "people" or spec.person else set()
-    person_ref = [spec.person, *identity] if spec.person else []
     warnings: list[str] = []
+    # hashing the files (for the log) releases the GIL: it overlaps with DuckDB's work
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="il-sha256")
+    content = hasher.submit(_content_sha256, paths)
+    hasher.shutdown(wait=False)
     with store.staging() as staging:
-        prepared: list[_Prepared] = []
-        decided: dict[str, str] = {}
+        prepared: list[Prepared] = []
+        ctx = FileContext(store, staging, spec, key, identity, {})
         for path in paths:
-            staged = staging.load(path)
-            tick()
-            _check_columns(spec, staged, identity)
-            failure = staging.first_failure(staged, spec.row_plans)
-            if failure is not None:
-                raise InputError(path, failure.problem, row=failure.row, column=failure.column)
-            extras = _extras(store, staging, spec, staged, skip, decided)
-            decided.update(extras)
-            typed = staging.build(
-                staged, spec.row_plans, extras, person_ref=person_ref, row_hash=spec.row_hash
-            )
-            if spec.person and spec.person_required:
-                empty = staging.first_null(typed, "_ref")
-                if empty is not None:
-                    raise InputError(
-                        path,
-                        f"no {spec.person} (nor an identity column) on this row",
-                        row=empty,
-                        column=spec.person,
-                    )
-            unknown = _pseudonymise(store, staging, spec, typed, key)
-            dup = staging.duplicate(typed, spec.key, first_non_null=spec.name == "surveys")
-            if dup is not None:
-                raise InputError(
-                    path,
-                    f"duplicate key ({', '.join(spec.key)}): rows {dup[0]} and {dup[1]}",
-                    row=dup[1],
-                )
-            ids = _identities(staging, staged, identity, key) if spec.name == "people" else None
-            if unknown:
+            loaded = _once(tick)  # whichever path reads the file
+            item = prepare_fast(ctx, path, loaded) or prepare_text(ctx, path, loaded)
+            ctx.decided.update(item.extras)
+            if item.unknown:
                 warnings.append(
-                    f"{path.name}: {unknown} rows name a person not in people "
+                    f"{path.name}: {item.unknown} rows name a person not in people "
                     "(kept, listed by data health)"
                 )
-            prepared.append(_Prepared(staged, typed, extras, unknown, ids))
+            prepared.append(item)
             tick()
         inserted = replaced = 0
         with store.transaction():
@@ -231,7 +96,7 @@ def import_files(
                 existing = store.columns(spec.table)
                 new = {c: t for c, t in item.extras.items() if c not in existing}
                 store.add_columns(spec.table, new)
-                count = store.upsert(spec.table, item.typed, spec.key)
+                count = store.upsert(spec.table, item.rows, spec.key)
                 inserted += count.inserted
                 replaced += count.replaced
                 if item.identities is not None:
@@ -251,7 +116,7 @@ def import_files(
                     "started_at": started,
                     "finished_at": datetime.now(UTC).replace(tzinfo=None),
                     "user": user or _user(),
-                    "content_sha256": _content_sha256(paths),
+                    "content_sha256": content.result(),
                 }
             )
         tick()
@@ -264,6 +129,26 @@ def import_files(
         unknown_people=sum(p.unknown for p in prepared),
         warnings=warnings,
     )
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    """``action``, run on the first call only."""
+    done: list[bool] = []
+
+    def run() -> None:
+        if not done:
+            done.append(True)
+            action()
+
+    return run
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _content_sha256(paths: list[Path]) -> str:

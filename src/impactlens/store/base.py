@@ -58,6 +58,22 @@ class StagedFile:
 
 
 @dataclass(frozen=True)
+class ParsedFile:
+    """One input file read once into a typed temporary table, every row checked.
+
+    ``staged.table`` is the typed table (its ``rowid`` is the record's position);
+    ``clean`` is False when some row failed a check, and the caller then takes the
+    text path, which finds and names the first problem. ``numeric`` lists the
+    undecided extra columns whose every non-empty value is a number.
+    """
+
+    staged: StagedFile
+    clean: bool
+    numeric: frozenset[str]
+    ref: tuple[str, str] | None = None  # person references: (column, prefix to add)
+
+
+@dataclass(frozen=True)
 class CheckFailure:
     """The first value of a staged file that does not parse."""
 
@@ -83,6 +99,58 @@ class Staging(abc.ABC):
     @abc.abstractmethod
     def load(self, path: Path) -> StagedFile:
         """Stage a CSV (.csv, .csv.gz), Parquet or JSON Lines file as text columns."""
+
+    @abc.abstractmethod
+    def scan(self, path: Path) -> list[str] | None:
+        """A file's lower-cased column names, or None when only the text path can read it."""
+
+    @abc.abstractmethod
+    def parse(
+        self,
+        path: Path,
+        columns: Sequence[str],
+        plans: Sequence[ColumnPlan],
+        extras: Mapping[str, str | None],
+        *,
+        person_ref: Sequence[str] = (),
+        person_required: bool = False,
+        keep: Sequence[str] = (),
+        row_hash: bool = False,
+    ) -> ParsedFile | None:
+        """The fast path: parse, type and check a file in one pass (None: use the text path).
+
+        ``extras`` maps extra columns to their SQL type, or None when undecided (kept
+        as text; :attr:`ParsedFile.numeric` says which are numbers). ``keep`` are raw
+        text columns kept for the caller (identity values). :attr:`ParsedFile.ref`
+        names the column of person references (``_ref``, or the id column when it is
+        the only one); with ``row_hash`` the table holds ``_h``, the raw values' hash.
+        """
+
+    @abc.abstractmethod
+    def output(
+        self,
+        parsed: ParsedFile,
+        plans: Sequence[ColumnPlan],
+        extras: Mapping[str, str],
+        remaps: Sequence[tuple[str, str, Mapping[str, str]]],
+        *,
+        row_hash: bool = False,
+    ) -> str:
+        """A view of the rows to write: ``_row``, plan columns, typed extras; return its name.
+
+        Each remap ``(column, source, mapping)`` sets ``column`` to ``mapping[source]``
+        where mapped (a join, so the typed table is never rewritten).
+        """
+
+    @abc.abstractmethod
+    def counts(self, table: str, column: str) -> dict[str, int]:
+        """The distinct non-null values of a column and their row counts."""
+
+    @abc.abstractmethod
+    def has_duplicate(
+        self, table: str, key: Sequence[str], *, first_non_null: bool = False
+    ) -> bool:
+        """Whether two rows may share a key (a hash check: True can be a rare false alarm)."""
 
     @abc.abstractmethod
     def first_failure(self, staged: StagedFile, plans: Sequence[ColumnPlan]) -> CheckFailure | None:

@@ -30,7 +30,7 @@ def locked_error(path: Path, message: str) -> StoreLockedError:
 
     Examples:
         >>> str(locked_error(Path("/x/s.duckdb"), "Conflicting lock is held in /bin/py (PID 0)"))
-        'the store /x/s.duckdb is locked by PID 0 (/bin/py); stop it or import through its web page'
+        'the store /x/s.duckdb is locked by PID 0 (/bin/py); let it finish or stop it, then retry'
     """
     found = _LOCK_HOLDER.search(message)
     if found is None:
@@ -43,7 +43,7 @@ def locked_error(path: Path, message: str) -> StoreLockedError:
             command = " ".join(psutil.Process(pid).cmdline()) or command
         holder = f"PID {pid} ({command})"
     return StoreLockedError(
-        f"the store {path} is locked by {holder}; stop it or import through its web page"
+        f"the store {path} is locked by {holder}; let it finish or stop it, then retry"
     )
 
 
@@ -188,9 +188,10 @@ class DuckDBStore(Store):
         cols = ", ".join(quote(c) for c in source_cols)
         empty = self._con.execute(f"SELECT count(*) = 0 FROM (SELECT 1 FROM {quote(name)} LIMIT 1)")
         if empty.fetchone() == (True,):  # a first import: nothing to match or replace
-            row = self._con.execute(
-                f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {source}"
-            ).fetchone()
+            with self._unordered():
+                row = self._con.execute(
+                    f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {source}"
+                ).fetchone()
             return UpsertCount(inserted=int(row[0]) if row else 0, replaced=0)
         matched = f"{source}__matched"
         self._con.execute(
@@ -207,14 +208,28 @@ class DuckDBStore(Store):
             f"DELETE FROM {quote(name)} t USING (SELECT s.* FROM {source} s JOIN {matched} m "
             f"ON s._row = m._row WHERE NOT m.same) s WHERE {on}"
         )
-        self._con.execute(
-            f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {source} "
-            f"WHERE _row NOT IN (SELECT _row FROM {matched} WHERE same)"
-        )
+        with self._unordered():
+            self._con.execute(
+                f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {source} "
+                f"WHERE _row NOT IN (SELECT _row FROM {matched} WHERE same)"
+            )
         self._con.execute(f"DROP TABLE {matched}")
         return UpsertCount(
             inserted=int(total_row[0]) - hit, replaced=hit - unchanged, unchanged=unchanged
         )
+
+    @contextmanager
+    def _unordered(self) -> Iterator[None]:
+        """Let a bulk write run without keeping its source's row order.
+
+        Stored tables have no meaningful order (keys and readers sort), and an
+        unordered insert writes row groups in parallel: about twice as fast.
+        """
+        self._con.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            self._con.execute("RESET preserve_insertion_order")
 
     def remap_stored(self, name: str, column: str, mapping: Mapping[str, str]) -> int:
         """Replace values of a stored column by ``mapping``; return rows changed."""

@@ -4,6 +4,11 @@ Files are read with DuckDB's own readers (``read_csv`` with ``all_varchar`` so w
 own parsing and messages, ``read_parquet``, ``read_ndjson_objects``) into temporary
 tables; a table's ``rowid`` is the record's position in the file, which gives the
 row numbers in error messages without a window function.
+
+Two paths: :meth:`DuckDBStaging.scan` / :meth:`~DuckDBStaging.parse` /
+:meth:`~DuckDBStaging.output` read a CSV or Parquet file once into a typed table
+(SQL in :mod:`impactlens.store.typed`); ``load`` / ``first_failure`` / ``build``
+stage text and name the first problem exactly, for files the fast path refuses.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from impactlens.domain.errors import InputError
-from impactlens.store.base import CheckFailure, ColumnPlan, StagedFile, Staging
+from impactlens.store.base import CheckFailure, ColumnPlan, ParsedFile, StagedFile, Staging
 from impactlens.store.parsing import (
     HINTS,
     MACROS,
@@ -28,6 +33,14 @@ from impactlens.store.parsing import (
     parse_sql,
     quote,
 )
+from impactlens.store.typed import (
+    hash_sql,
+    output_select,
+    parse_select,
+    ref_source,
+    ref_sql,
+    untrimmed,
+)
 
 
 class DuckDBStaging(Staging):
@@ -36,19 +49,150 @@ class DuckDBStaging(Staging):
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
         self._tables: list[str] = []
+        self._views: list[str] = []
+        self._found: dict[Path, list[str]] = {}  # scanned files: their header as written
         for macro in MACROS:
             con.execute(macro)
 
-    def _new(self, stem: str) -> str:
-        name = f"_stage_{len(self._tables)}_{stem}"
-        self._tables.append(name)
+    def _new(self, stem: str, *, view: bool = False) -> str:
+        name = f"_stage_{len(self._tables) + len(self._views)}_{stem}"
+        (self._views if view else self._tables).append(name)
         return name
 
     def drop_all(self) -> None:
-        """Drop every temporary table this staging created."""
+        """Drop every temporary view and table this staging created."""
+        for name in self._views:
+            self._con.execute(f"DROP VIEW IF EXISTS {name}")
         for name in self._tables:
             self._con.execute(f"DROP TABLE IF EXISTS {name}")
+        self._views.clear()
         self._tables.clear()
+
+    @staticmethod
+    def _reader(path: Path, fmt: str) -> str:
+        src = literal(str(path))
+        if fmt == "csv":
+            return f"read_csv({src}, all_varchar = true, header = true)"
+        return f"read_parquet({src})"
+
+    def scan(self, path: Path) -> list[str] | None:
+        """A CSV or Parquet file's lower-cased column names (None: use the text path)."""
+        try:
+            fmt = file_format(path)
+            if fmt == "json" or not path.is_file() or path.stat().st_size == 0:
+                return None
+            reader = self._reader(path, fmt)
+            found = [r[0] for r in self._con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+        except (InputError, OSError, duckdb.Error):
+            return None
+        names = [c.strip().lower() for c in found]
+        # odd headers (empty, repeated, or clashing with our _ columns) take the text path
+        if not names or (fmt == "csv" and found == ["column0"]) or len(set(names)) < len(names):
+            return None
+        if any(n.startswith("_") for n in names):
+            return None
+        self._found[path] = found
+        return names
+
+    def parse(
+        self,
+        path: Path,
+        columns: Sequence[str],
+        plans: Sequence[ColumnPlan],
+        extras: Mapping[str, str | None],
+        *,
+        person_ref: Sequence[str] = (),
+        person_required: bool = False,
+        keep: Sequence[str] = (),
+        row_hash: bool = False,
+    ) -> ParsedFile | None:
+        """Parse, type and check a scanned file in one pass (None: use the text path)."""
+        found = self._found.get(path)
+        outputs = [p.name for p in plans] + list(extras) + list(keep)
+        if found is None or len(set(outputs)) < len(outputs):
+            return None
+        fmt = file_format(path)
+        bare = untrimmed(columns, plans, row_hash=row_hash)
+        select = ", ".join(
+            f"NULLIF({'' if n in bare else 'trim'}(CAST({quote(f)} AS VARCHAR)), '') AS {quote(n)}"
+            for f, n in zip(found, columns, strict=True)
+        )
+        sql = parse_select(
+            f"SELECT {select} FROM {self._reader(path, fmt)}",
+            columns,
+            plans,
+            extras,
+            person_ref=person_ref,
+            person_required=person_required,
+            keep=keep,
+            row_hash=row_hash,
+        )
+        table = self._new("parsed")
+        undecided = [c for c, t in extras.items() if t is None]
+        aggs = "".join(
+            f", bool_and(TRY_CAST({quote(c)} AS DOUBLE) IS NOT NULL) "
+            f"FILTER (WHERE {quote(c)} IS NOT NULL)"
+            for c in undecided
+        )
+        try:
+            self._con.execute(f"CREATE TEMP TABLE {table} AS {sql}")
+            got = self._con.execute(
+                f"SELECT count(*), coalesce(bool_or(_bad), false){aggs} FROM {table}"
+            ).fetchone()
+        except duckdb.Error:  # unreadable rows: the text path names them
+            return None
+        assert got is not None
+        if not got[0]:
+            return None
+        staged = StagedFile(path, table, list(columns), int(got[0]), 2 if fmt == "csv" else 1)
+        numeric = frozenset(c for c, ok in zip(undecided, got[2:], strict=True) if ok)
+        return ParsedFile(staged, not got[1], numeric, ref_source(person_ref, columns))
+
+    def output(
+        self,
+        parsed: ParsedFile,
+        plans: Sequence[ColumnPlan],
+        extras: Mapping[str, str],
+        remaps: Sequence[tuple[str, str, Mapping[str, str]]],
+        *,
+        row_hash: bool = False,
+    ) -> str:
+        """A view of the rows to write, remapped through joins; return its name."""
+        joins = []
+        for column, source, mapping in remaps:
+            if mapping:
+                values = {"old": list(mapping), "new": list(mapping.values())}
+                joins.append((column, source, self.from_columns(values)))
+        sql = output_select(
+            parsed.staged.table,
+            parsed.staged.row_offset,
+            plans,
+            extras,
+            joins,
+            row_hash=row_hash,
+        )
+        view = self._new("rows", view=True)
+        self._con.execute(f"CREATE TEMP VIEW {view} AS {sql}")
+        return view
+
+    def counts(self, table: str, column: str) -> dict[str, int]:
+        """The distinct non-null values of a column and their row counts."""
+        col = quote(column)
+        rows = self._con.execute(
+            f"SELECT {col}, count(*) FROM {table} WHERE {col} IS NOT NULL GROUP BY {col}"
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def has_duplicate(
+        self, table: str, key: Sequence[str], *, first_non_null: bool = False
+    ) -> bool:
+        """Whether two rows may share a key (grouping one hash is far cheaper than the key)."""
+        cols = ", ".join(quote(k) for k in key)
+        h = f"hash(coalesce({cols}))" if first_non_null else f"hash({cols})"
+        got = self._con.execute(
+            f"SELECT 1 FROM (SELECT {h} AS h FROM {table}) GROUP BY h HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        return got is not None
 
     def load(self, path: Path) -> StagedFile:
         """Stage a file as text columns with lower-cased, stripped names."""
@@ -200,29 +344,15 @@ class DuckDBStaging(Staging):
             select.append(f"{expr} AS {quote(plan.name)}")
         for name, sql_type in extras.items():
             select.append(f"TRY_CAST({quote(name)} AS {sql_type}) AS {quote(name)}")
-        refs = [c for c in person_ref if c in staged.columns]
-        if refs:
-            tags = [
-                f"'id:' || {quote(c)}"
-                if c == person_ref[0]
-                else f"{literal(c + ':')} || lower({quote(c)})"
-                for c in refs
-            ]
-            whens = " ".join(
-                f"WHEN {quote(c)} IS NOT NULL THEN {tag}" for c, tag in zip(refs, tags, strict=True)
-            )
-            select.append(f"CASE {whens} END AS _ref")
-        elif person_ref:
-            select.append("CAST(NULL AS VARCHAR) AS _ref")
+        ref = ref_sql(person_ref, staged.columns)
+        if ref is not None:
+            select.append(f"{ref} AS _ref")
         source = staged.table
         if row_hash:
             # the raw values, and the occurrence among identical rows so repeats stay distinct
-            parts = ", ".join(
-                f"{literal(c)}, coalesce({quote(c)}, chr(0))" for c in sorted(staged.columns)
-            )
             source = (
                 f"(SELECT *, sha256(h || ':' || row_number() OVER (PARTITION BY h ORDER BY rowid))"
-                f" AS _hash FROM (SELECT *, rowid, sha256(concat_ws(chr(31), {parts})) AS h "
+                f" AS _hash FROM (SELECT *, rowid, {hash_sql(staged.columns)} AS h "
                 f"FROM {staged.table}))"
             )
             select.append("_hash AS row_hash")
