@@ -75,6 +75,11 @@ def analysis(result: Any) -> None:
         out.print(f"  warning: {w}", markup=False)
 
 
+def _fix(x: float | None) -> str:
+    """Three decimals with a sign, so estimates and truths line up in a column."""
+    return "–" if x is None else f"{x:+.3f}"
+
+
 def demo(outcome: Any) -> None:
     """The demo's table of estimated vs true effects."""
     t = Table(title="Demo: estimated vs true effects")
@@ -94,11 +99,11 @@ def demo(outcome: Any) -> None:
         t.add_row(
             row.program,
             row.kpi,
-            _fmt(row.truth),
-            _fmt(row.effect),
-            f"{_fmt(row.ci_low)} to {_fmt(row.ci_high)}",
+            _fix(row.truth),
+            _fix(row.effect),
+            f"{_fix(row.ci_low)} to {_fix(row.ci_high)}",
             covered,
-            _fmt(row.naive_effect),
+            _fix(row.naive_effect),
             row.evidence,
         )
     out.print(t)
