@@ -45,6 +45,17 @@ def _num(x: Any, digits: int = 6) -> float | None:
     return round(float(x), digits)
 
 
+def _json_able(value: Any) -> bool:
+    """Scalars and plain dict/list structures pass into the JSON document; frames do not."""
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_able(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_json_able(v) for v in value)
+    return False
+
+
 def _group_period_means(grid: PanelGrid, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean KPI of ``rows`` in each period (unweighted over observed cells) and the count."""
     obs = grid.observed[rows]
@@ -151,7 +162,7 @@ def _kpi_result(
         "se": _num(est.se),
         "assumptions": list(est.assumptions),
         "notes": list(est.notes),
-        **{k: v for k, v in est.diagnostics.items() if isinstance(v, (int, float, str, bool))},
+        **{k: v for k, v in est.diagnostics.items() if _json_able(v)},
     }
     if naive is not None:
         diagnostics["naive_ci_low"] = _num(naive.ci_low)
