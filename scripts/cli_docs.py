@@ -35,10 +35,21 @@ def render() -> str:
         "1 a user error (one line naming file, row, column and problem), 2 a usage error.",
         "",
     ]
+    lines += _commands(group, ctx, "impactlens")
+    return "\n".join(lines)
+
+
+def _commands(group: Any, ctx: Any, prefix: str) -> list[str]:
+    """Sections for every command of ``group``, sub-commands (``user add``) included."""
+    lines: list[str] = []
     for name in sorted(group.list_commands(ctx)):
         cmd = group.get_command(ctx, name)
+        if hasattr(cmd, "list_commands"):
+            sub = typer.Context(cmd, info_name=name, parent=ctx)
+            lines += _commands(cmd, sub, f"{prefix} {name}")
+            continue
         params = [p for p in cmd.params if p.name != "help"]
-        lines += [f"## `impactlens {name}`", "", (cmd.help or "").strip(), ""]
+        lines += [f"## `{prefix} {name}`", "", (cmd.help or "").strip(), ""]
         if params:
             lines += [
                 "| argument / option | meaning | default | required |",
@@ -46,7 +57,7 @@ def render() -> str:
             ]
             lines += [_param_row(p) for p in params]
             lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":

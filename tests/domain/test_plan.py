@@ -123,7 +123,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys() -> None:
     err = _error("program: p\nroi:\n  zebra: 1\n")
     assert str(err) == (
         "plans/p.yaml, row 3, column 'roi.zebra': unknown key 'zebra'; "
-        "allowed: horizon_months, margin, decay, intangibles"
+        "allowed: horizon_months, margin, decay, intangibles, rules"
     )
 
 

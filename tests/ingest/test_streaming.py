@@ -38,6 +38,7 @@ def test_million_row_import_streams(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    rows, inserted, stored, growth_mb = (int(v) for v in out.stdout.split())
+    last = out.stdout.strip().splitlines()[-1]
+    rows, inserted, stored, growth_mb = (int(v) for v in last.split())
     assert rows == inserted == stored == 1_000_000
     assert growth_mb < 1200  # DuckDB's memory_limit is 1 GB; 5M rows must fit in ~2 GB

@@ -167,6 +167,51 @@ def demo(
     views.demo(outcome)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", help="Largest file an upload may send.")
+    ] = 200,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run the web dashboard and REST API (OpenAPI at /openapi.json); holds the store."""
+    import uvicorn
+
+    ws = _workspace(workspace)
+    # cli and web are sibling layers: uvicorn imports the app factory by name
+    os.environ["IMPACTLENS_WORKSPACE"] = str(ws.path.resolve())
+    os.environ["IMPACTLENS_MAX_UPLOAD_MB"] = str(max_upload_mb)
+    out.print(f"ImpactLens dashboard for {ws.path} at http://{host}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(
+        "impactlens.web.app:app_from_env", factory=True, host=host, port=port, log_level="warning"
+    )
+
+
+user_app = typer.Typer(help="Dashboard users: admin, analyst or viewer.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name to sign in with.")],
+    role: Annotated[str, typer.Option(help="admin, analyst or viewer.")] = "viewer",
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create a user; prints a one-time password and an API token."""
+    from impactlens.services.users import add_user
+
+    new = add_user(_workspace(workspace), name, role)
+    if json_:
+        sys.stdout.write(json.dumps(new.to_dict()) + "\n")
+    else:
+        out.print(f"Created {new.role} {new.name!r}. Shown once, hand them over now:")
+        out.print(f"  password: {new.password}")
+        out.print(f"  API token: {new.token}  (send as Authorization: Bearer TOKEN)")
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 1; usage errors exit 2 (Typer)."""
     try:

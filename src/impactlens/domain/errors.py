@@ -56,3 +56,7 @@ class StoreLockedError(ImpactLensError):
 
 class WorkspaceError(ImpactLensError):
     """The workspace folder or its settings are missing or invalid."""
+
+
+class StoreOutdatedError(WorkspaceError):
+    """A store written by an older ImpactLens, opened read-only before its migration."""

@@ -65,6 +65,20 @@ class Comparison(_Strict):
     )
 
 
+class RoiRules(_Strict):
+    """Phillips guiding principles, each switchable (all on by default).
+
+    Phillips & Phillips, *Show Me the Money* (2007), the twelve guiding principles:
+    the most conservative alternative, first-year benefits for short programs, no data
+    means no improvement, fully loaded costs.
+    """
+
+    conservative_alternative: bool = True
+    first_year_only: bool = True
+    non_respondents_zero: bool = True
+    fully_loaded_costs: bool = True
+
+
 class RoiSettings(_Strict):
     """Assumptions of the Phillips ROI calculation."""
 
@@ -72,6 +86,7 @@ class RoiSettings(_Strict):
     margin: float = Field(default=1.0, ge=0)
     decay: float = Field(default=0.0, ge=0, le=1)
     intangibles: list[str] = Field(default_factory=list)
+    rules: RoiRules = Field(default_factory=RoiRules)
 
 
 class PlanPrivacy(_Strict):

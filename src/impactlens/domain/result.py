@@ -100,6 +100,10 @@ class RoiResult(_Frozen):
     intangibles: list[str] = Field(default_factory=list)
     ledger: list[LedgerLine] = Field(default_factory=list)
     cost_items: list[dict[str, Any]] = Field(default_factory=list)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+    sensitivity: list[dict[str, Any]] = Field(default_factory=list)
+    conservative: dict[str, Any] | None = None
+    participant_estimate: dict[str, Any] | None = None
 
 
 class Provenance(_Frozen):
@@ -127,6 +131,8 @@ class AnalysisResult(_Frozen):
     plan: dict[str, Any] = Field(default_factory=dict)
     segments: list[dict[str, Any]] = Field(default_factory=list)
     data_health: dict[str, Any] = Field(default_factory=dict)
+    # analyst-only ("visibility": "analyst"): pseudonymised best and worst trained units
+    success_cases: dict[str, Any] = Field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON document."""

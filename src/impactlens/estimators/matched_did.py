@@ -36,10 +36,12 @@ import pandas as pd
 
 from impactlens.estimators.base import Estimate, KpiPanel
 from impactlens.estimators.comparison_path import ComparisonPath
+from impactlens.estimators.detectable import detectable_effects
 from impactlens.estimators.event_study import event_study
 from impactlens.estimators.grid import PanelGrid, panel_facts
 from impactlens.estimators.inference import cluster_covariance, normal_interval
 from impactlens.estimators.propensity import PRE_MEAN, att_weights, balance_table, unit_features
+from impactlens.estimators.sensitivity import e_value, pooled_sd, trend_violation_bounds
 
 PRE_LEVEL_LABEL = "pre-period KPI level (diagnostic only: differencing removes levels)"
 
@@ -144,6 +146,11 @@ class WeightedDiffInDiff:
         if cov is None:
             notes.append("fewer than two clusters: no standard error")
         es = event_study(grid, treated_rows, path, ps.correction)
+        # d's scale: the spread of units' KPI levels before the program, within groups
+        all_rows = np.arange(len(grid.unit_ids))
+        pre_level_sd = pooled_sd(
+            grid.unit_means(all_rows, grid.pre_post_masks(all_rows)[0])[0], grid.treated
+        )
         # Report the units the effect rests on; the panel's counts go to diagnostics.
         base |= {"n_treated": n_used, "n_comparison": len(path.rows)}
         return Estimate(
@@ -165,6 +172,9 @@ class WeightedDiffInDiff:
                 "n_clusters": len(np.unique(grid.cluster[sample])),
                 "pretrend_coefficients": es.n_pre_coefficients,
                 "matched_on_pre_kpi": self.match_on_pre_kpi,
+                "trend_sensitivity": trend_violation_bounds(ci.effect, ci.se, es.table),
+                "e_value": e_value(ci.effect, ci.ci_low, ci.ci_high, pre_level_sd),
+                **detectable_effects(ci.se, facts.pre_mean_treated),
             },
         )
 

@@ -11,10 +11,17 @@ import pandas as pd
 
 from impactlens.estimators.base import Estimate, KpiPanel
 from impactlens.estimators.comparison_path import ComparisonPath
+from impactlens.estimators.detectable import detectable_effects
 from impactlens.estimators.event_study import event_study
 from impactlens.estimators.grid import PanelGrid, panel_facts
 from impactlens.estimators.inference import Interval
 from impactlens.estimators.propensity import PRE_MEAN, balance_table
+from impactlens.estimators.randomisation_inference import randomisation_test
+from impactlens.estimators.sensitivity import e_value, pooled_sd
+
+# Below this many clusters the randomisation interval is the one reported; cluster-
+# robust t intervals are unreliable with fewer (Cameron & Miller 2015, section VI).
+SMALL_CLUSTERS = 40
 
 ASSUMPTIONS = (
     "Random assignment: the arms differ only by chance.",
@@ -38,6 +45,10 @@ class RandomisedAncova:
     """
 
     name: ClassVar[str] = "randomised ANCOVA (intention to treat)"
+
+    def __init__(self, small_clusters: int = SMALL_CLUSTERS) -> None:
+        """Report randomisation inference when there are fewer than ``small_clusters``."""
+        self.small_clusters = small_clusters
 
     def fit(self, panel: KpiPanel) -> Estimate:
         """Estimate the intention-to-treat effect for ``panel``."""
@@ -100,16 +111,20 @@ class RandomisedAncova:
         ancova = _wls(y, x, w, cl)
         dim = _wls(y, x[["const", "treated"]], w, cl)
         n_clusters = len(np.unique(cl))
+        strata = panel.units["stratum"].to_numpy()[used] if "stratum" in panel.units else None
+        reported, inference = self._inference(ancova, y, x, w, cl, strata, panel.seed)
+        notes += inference.pop("notes")
+        sd = pooled_sd(post_mean[used], grid.treated[used])
         path = ComparisonPath.build(grid, np.where(grid.treated, 0.0, 1.0))
         es = event_study(grid, np.flatnonzero(grid.treated), path)
         level = "team" if n_clusters < len(y) else panel.unit_kind
         return Estimate(
             **fields,
-            effect=ancova.effect,
-            ci_low=ancova.ci_low,
-            ci_high=ancova.ci_high,
-            p_value=ancova.p_value,
-            se=ancova.se,
+            effect=reported.effect,
+            ci_low=reported.ci_low,
+            ci_high=reported.ci_high,
+            p_value=reported.p_value,
+            se=reported.se,
             pretrend_p=es.pretrend_p,
             event_study=es.table,
             notes=tuple(notes),
@@ -118,8 +133,66 @@ class RandomisedAncova:
                 "difference_in_means_se": dim.se,
                 "n_clusters": n_clusters,
                 "assignment_level": level,
+                **inference,
+                "e_value": e_value(reported.effect, reported.ci_low, reported.ci_high, sd),
+                **detectable_effects(reported.se, facts.pre_mean_treated),
             },
         )
+
+    def _inference(
+        self,
+        ancova: Interval,
+        y: np.ndarray,
+        x: pd.DataFrame,
+        w: np.ndarray,
+        cl: np.ndarray,
+        strata: np.ndarray | None,
+        seed: int,
+    ) -> tuple[Interval, dict[str, Any]]:
+        """The reported interval and the ``inference`` diagnostics (with ``notes``).
+
+        With fewer than ``small_clusters`` clusters the p-value and interval come from
+        randomisation inference (see ``randomisation_inference``); the cluster-robust
+        ones stay in ``cluster_robust``. ``se`` stays the cluster-robust one.
+        """
+        n_clusters = len(np.unique(cl))
+        robust = {"ci_low": ancova.ci_low, "ci_high": ancova.ci_high, "p_value": ancova.p_value}
+        out: dict[str, Any] = {"cluster_robust": robust, "notes": []}
+        if n_clusters >= self.small_clusters:
+            out["inference"] = (
+                f"cluster-robust t interval: {n_clusters} clusters are enough for it "
+                f"(randomisation inference is used below {self.small_clusters})"
+            )
+            return ancova, out
+        if ancova.se is None or ancova.se <= 0:
+            out["inference"] = "no randomisation inference: the effect has no spread to test"
+            return ancova, out
+        z = x.drop(columns="treated").to_numpy(dtype=float)
+        treated = x["treated"].to_numpy() > 0
+        ri = randomisation_test(y, z, w, treated, cl, strata, seed=seed)
+        out["randomisation_inference"] = ri.as_dict()
+        how = (
+            f"all {ri.n_assignments:,} assignments"
+            if ri.exact
+            else f"{ri.n_draws:,} random assignments"
+        )
+        why = (
+            f"randomisation inference ({how} of the arms by {ri.assignment}): with only "
+            f"{n_clusters} clusters a cluster-robust interval is unreliable, while re-drawing "
+            "the pilot's own randomisation gives an exact test; wild cluster bootstrap was "
+            "not used because with few clusters it has few distinct draws"
+        )
+        if ri.ci_low is None or ri.ci_high is None:
+            out["inference"] = why + "; its interval is unbounded, so the p-value is reported"
+            out["notes"].append(
+                f"only {ri.n_assignments:,} possible assignments: no effect can be ruled out at "
+                "95%; the interval shown is the cluster-robust one and is too optimistic"
+            )
+            return Interval(
+                ancova.effect, ancova.se, ancova.ci_low, ancova.ci_high, ri.p_value
+            ), out
+        out["inference"] = why
+        return Interval(ancova.effect, ancova.se, ri.ci_low, ri.ci_high, ri.p_value), out
 
 
 def _wls(y: np.ndarray, x: pd.DataFrame, w: np.ndarray, cluster: np.ndarray) -> Interval:

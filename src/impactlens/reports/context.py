@@ -265,7 +265,32 @@ def worth(result: AnalysisResult) -> dict[str, Any]:
         "intangibles": roi.intangibles,
         "ledger": [(line.step, fmt_number(line.value), line.detail) for line in roi.ledger],
         "costs_table": records_table(roi.cost_items, "Fully loaded costs, item by item"),
+        "sensitivity": records_table(
+            roi.sensitivity, "ROI when one assumption changes (the others as planned)"
+        ),
+        "rules": [
+            (r.get("principle"), "applied" if r.get("applied") else "off", r.get("effect"))
+            for r in roi.rules
+        ],
+        "participant": _participant_sentence(roi.participant_estimate, cur),
     }
+
+
+def _participant_sentence(estimate: dict[str, Any] | None, cur: str) -> str | None:
+    """The participants' own estimate beside the measured benefit, labelled as weakest."""
+    if not estimate:
+        return None
+    text = (
+        f"Participants' own estimate (contribution x confidence, the weakest isolation "
+        f"method): {fmt_money(as_float(estimate.get('benefits')), cur)}"
+    )
+    off = as_float(estimate.get("off_by_pct"))
+    if off is not None:
+        text += (
+            f", {fmt_number(abs(off), 0)}% {'below' if off < 0 else 'above'} the measured "
+            f"{fmt_money(as_float(estimate.get('measured_benefits')), cur)}"
+        )
+    return text
 
 
 def kpi_detail(kpi: KpiResult, result: AnalysisResult) -> dict[str, Any]:
@@ -308,8 +333,9 @@ def kpi_detail(kpi: KpiResult, result: AnalysisResult) -> dict[str, Any]:
 
 def breakdowns(result: AnalysisResult) -> list[Table]:
     """Effects and figures by persona and segment, hidden below the privacy threshold."""
-    privacy = as_dict(as_dict(result.plan).get("privacy"))
-    n = int(as_float(privacy.get("min_group_size")) or 5)
+    plan = as_dict(result.plan)
+    privacy = as_dict(plan.get("privacy"))
+    n = int(as_float(privacy.get("min_group_size") or plan.get("min_group_size")) or 5)
     tables = []
     if result.segments:
         tables.append(records_table(result.segments, "Effects by segment", min_group_size=n))

@@ -1,36 +1,37 @@
-"""Phillips ROI: monetary benefits over fully loaded costs, as a range.
+"""Phillips ROI: monetary benefits over fully loaded costs, as a range, with a ledger.
 
 Contract: benefits = improvement x units trained x periods in the horizon x
 value_per_unit x margin (a harmful effect gives negative benefits); BCR = benefits /
 costs; ROI% = (benefits - costs) / costs x 100 (Phillips & Phillips, ROI methodology;
-methods.md). The range comes from the effect interval's ends.
+methods.md). The range comes from the effect interval's ends. The guiding principles
+are switchable rules (:mod:`impactlens.roi.rules`); the sensitivity table and the
+participants' own estimate ride along so every figure can be audited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from impactlens.domain.plan import ImpactPlan
 from impactlens.domain.result import LedgerLine, RoiResult
+from impactlens.roi.benefits import (
+    KpiBenefitInput,
+    horizon_periods,
+    improvement,
+    kpi_benefits,
+    roi_pct,
+)
+from impactlens.roi.costs import cost_ledger
+from impactlens.roi.participant_estimate import ParticipantInput, participant_benefits
+from impactlens.roi.rules import effective_horizon, rules_listing
+from impactlens.roi.sensitivity import sensitivity_table
+
+__all__ = ["KpiBenefitInput", "ParticipantInput", "compute_roi", "infer_frequency"]
 
 PERIODS_PER_YEAR = {"daily": 365.0, "weekly": 52.0, "monthly": 12.0, "quarterly": 4.0}
-
-
-@dataclass(frozen=True)
-class KpiBenefitInput:
-    """What ROI needs from one KPI's estimate."""
-
-    kpi: str
-    direction: str
-    effect: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n_treated: int
-    value_per_unit: float | None
-    periods_per_year: float
 
 
 def infer_frequency(periods: Sequence[pd.Timestamp]) -> float:
@@ -53,15 +54,79 @@ def infer_frequency(periods: Sequence[pd.Timestamp]) -> float:
     return 4.0
 
 
-def _horizon_factor(periods_per_year: float, horizon_months: float, decay: float) -> float:
-    """Number of periods in the horizon, each discounted by the yearly decay of the effect."""
-    n = round(periods_per_year * horizon_months / 12.0)
-    keep = 1.0 - decay
-    return sum(keep ** (i / periods_per_year) for i in range(n))
+def _kpi_ledger(
+    k: KpiBenefitInput, horizon: float, plan: ImpactPlan, currency: str
+) -> tuple[list[LedgerLine], float, float, float] | None:
+    """Ledger lines of one KPI's benefits and its (mid, low, high), or None."""
+    r = plan.roi
+    b = kpi_benefits(k, horizon_months=horizon, decay=r.decay, margin=r.margin)
+    if b is None or k.effect is None:
+        return None
+    periods = horizon_periods(k.periods_per_year, horizon, r.decay)
+    lines = [
+        LedgerLine(
+            step=f"{k.kpi}: effect per unit per period",
+            value=k.effect,
+            detail=f"measured, KPI {k.direction} is better",
+        ),
+        LedgerLine(
+            step=f"{k.kpi}: improvement",
+            value=improvement(k.direction, k.effect),
+            detail="effect signed so that better is positive",
+        ),
+        LedgerLine(step=f"{k.kpi}: units trained", value=float(k.n_treated)),
+        LedgerLine(
+            step=f"{k.kpi}: periods in horizon",
+            value=round(periods, 2),
+            detail=f"{k.periods_per_year:g} periods a year x {horizon:g} months"
+            + (f", decay {r.decay:.0%}/year" if r.decay else ""),
+        ),
+        LedgerLine(
+            step=f"{k.kpi}: value per unit",
+            value=k.value_per_unit,
+            detail=f"{currency} per unit of improvement per unit per period",
+        ),
+        LedgerLine(step="margin", value=r.margin, detail="share of value that is profit"),
+        LedgerLine(
+            step=f"{k.kpi}: benefits",
+            value=round(b.mid, 2),
+            detail=f"interval {b.low:,.0f} to {b.high:,.0f} {currency}",
+        ),
+    ]
+    return lines, b.mid, b.low, b.high
 
 
-def _improvement(direction: str, effect: float) -> float:
-    return -effect if direction == "decrease" else effect
+def _conventions(plan: ImpactPlan, horizon: float) -> list[str]:
+    r = plan.roi
+    out = [
+        "Effect isolated by the comparison-group estimate, never by a naive trained-vs-"
+        "untrained difference.",
+        f"Benefits counted for {horizon:g} months after launch"
+        + (" (first-year benefits only)." if horizon <= 12 else "."),
+        "A harmful effect counts as a negative benefit.",
+        "Fully loaded costs: every cost item of every category, prorated by its share."
+        if r.rules.fully_loaded_costs
+        else "Direct costs only (development and delivery): the fully-loaded rule is off.",
+        "Intangibles are listed, not converted to money.",
+    ]
+    if horizon < r.horizon_months:
+        out.append(
+            f"The plan's horizon of {r.horizon_months:g} months is cut to the first year "
+            "(rule first_year_only)."
+        )
+    if r.decay:
+        out.append(f"The effect fades by {r.decay:.0%} a year.")
+    return out
+
+
+def _conservative(
+    low: float, participant: dict[str, Any] | None, costs: float | None
+) -> dict[str, Any]:
+    """The lowest defensible benefit (Phillips principle 4) and its ROI%."""
+    value, source = low, "lower end of the effect's 95% interval"
+    if participant is not None and participant["benefits"] < value:
+        value, source = participant["benefits"], "participants' estimate"
+    return {"benefits": round(value, 2), "roi_pct": roi_pct(value, costs), "source": source}
 
 
 def compute_roi(
@@ -70,117 +135,85 @@ def compute_roi(
     costs: pd.DataFrame,
     *,
     currency: str,
+    participants: Sequence[ParticipantInput] = (),
 ) -> RoiResult:
-    """Benefits, fully loaded costs, BCR and ROI% (with its range) for a program.
+    """Benefits, costs, BCR and ROI% (with its range), rules, sensitivity, estimates.
 
     ``costs`` holds the program's cost rows (item, amount, category, prorate_share).
     Benefits are summed over the plan's primary KPIs that carry a ``value_per_unit``.
+    ``participants`` carries per-unit KPI changes and survey shares for the
+    participant-estimate comparison (weakest method; shown, never the headline).
     """
     r = plan.roi
+    rules = r.rules
+    horizon = effective_horizon(rules, r.horizon_months)
     ledger: list[LedgerLine] = []
-    conventions = [
-        "Effect isolated by the comparison-group estimate, never by a naive trained-vs-"
-        "untrained difference.",
-        f"Benefits counted for {r.horizon_months:g} months after launch"
-        + (" (first-year benefits only)." if r.horizon_months <= 12 else "."),
-        "A harmful effect counts as a negative benefit.",
-        "Fully loaded costs: every cost item of every category, prorated by its share.",
-        "Intangibles are listed, not converted to money.",
-    ]
-    if r.decay:
-        conventions.append(f"The effect fades by {r.decay:.0%} a year.")
     primary = {k.id for k in plan.primary_kpis()}
     used = [k for k in kpis if k.kpi in primary and k.value_per_unit is not None]
     mid = low = high = 0.0
     have_benefits = bool(used) and all(k.effect is not None for k in used)
+    if horizon < r.horizon_months:
+        ledger.append(
+            LedgerLine(
+                step="horizon",
+                value=horizon,
+                detail=f"months; the plan's {r.horizon_months:g} cut by rule first_year_only",
+            )
+        )
     for k in used:
-        if k.effect is None:
+        part = _kpi_ledger(k, horizon, plan, currency)
+        if part is None:
             ledger.append(LedgerLine(step=f"{k.kpi}: effect", value=None, detail="not estimable"))
             continue
-        periods = _horizon_factor(k.periods_per_year, r.horizon_months, r.decay)
-        scale = k.n_treated * periods * (k.value_per_unit or 0.0) * r.margin
-        ends = [
-            _improvement(k.direction, v) * scale for v in (k.ci_low, k.ci_high) if v is not None
-        ]
-        m = _improvement(k.direction, k.effect) * scale
-        mid += m
-        low += min(ends, default=m)
-        high += max(ends, default=m)
-        ledger += [
+        lines, m, lo, hi = part
+        ledger += lines
+        mid, low, high = mid + m, low + lo, high + hi
+    cl = cost_ledger(costs, fully_loaded=rules.fully_loaded_costs, currency=currency)
+    ledger += cl.ledger
+    total_cost = cl.total
+    conventions = _conventions(plan, horizon)
+    if cl.missing_categories:
+        conventions.append(
+            "Fully loaded costs lack the categories: " + ", ".join(cl.missing_categories) + "."
+        )
+    want = [p for p in participants if p.kpi.kpi in {k.kpi for k in used}]
+    estimate = participant_benefits(
+        want,
+        horizon_months=horizon,
+        decay=r.decay,
+        margin=r.margin,
+        non_respondents_zero=rules.non_respondents_zero,
+        measured=mid if have_benefits else None,
+    )
+    if estimate is not None:
+        ledger.append(
             LedgerLine(
-                step=f"{k.kpi}: effect per unit per period",
-                value=k.effect,
-                detail=f"measured, KPI {k.direction} is better",
-            ),
-            LedgerLine(
-                step=f"{k.kpi}: improvement",
-                value=_improvement(k.direction, k.effect),
-                detail="effect signed so that better is positive",
-            ),
-            LedgerLine(step=f"{k.kpi}: units trained", value=float(k.n_treated)),
-            LedgerLine(
-                step=f"{k.kpi}: periods in horizon",
-                value=round(periods, 2),
-                detail=f"{k.periods_per_year:g} periods a year x {r.horizon_months:g} "
-                f"months" + (f", decay {r.decay:.0%}/year" if r.decay else ""),
-            ),
-            LedgerLine(
-                step=f"{k.kpi}: value per unit",
-                value=k.value_per_unit,
-                detail=f"{currency} per unit of improvement per unit per period",
-            ),
-            LedgerLine(step="margin", value=r.margin, detail="share of value that is profit"),
-            LedgerLine(
-                step=f"{k.kpi}: benefits",
-                value=round(m, 2),
-                detail=f"interval {min(ends, default=m):,.0f} to "
-                f"{max(ends, default=m):,.0f} {currency}",
-            ),
-        ]
-    cost_items: list[dict[str, object]] = []
-    total_cost: float | None = None
-    if len(costs):
-        c = costs.copy()
-        c["prorate_share"] = c["prorate_share"].fillna(1.0)
-        c["charged"] = c["amount"] * c["prorate_share"]
-        c = c.sort_values(["category", "item"], na_position="last")
-        total_cost = float(c["charged"].sum())
-        for row in c.itertuples():
-            cost_items.append(
-                {
-                    "item": row.item,
-                    "category": row.category,
-                    "amount": float(row.amount),
-                    "prorate_share": float(row.prorate_share),
-                    "charged": round(float(row.charged), 2),
-                }
+                step="participants' estimate of benefits",
+                value=estimate["benefits"],
+                detail="weakest method, not the headline: KPI change x contribution% x "
+                "confidence%, non-respondents " + estimate["non_respondents"],
             )
-            ledger.append(
-                LedgerLine(
-                    step=f"cost: {row.item}",
-                    value=round(float(row.charged), 2),
-                    detail=f"{row.category or 'uncategorised'}, {float(row.prorate_share):.0%} of "
-                    f"{float(row.amount):,.0f}",
-                )
+        )
+    conservative = None
+    if have_benefits and rules.conservative_alternative:
+        conservative = _conservative(low, estimate, total_cost)
+        ledger.append(
+            LedgerLine(
+                step="conservative benefits",
+                value=conservative["benefits"],
+                detail=conservative["source"] + " (rule conservative_alternative)",
             )
-        ledger.append(LedgerLine(step="fully loaded costs", value=round(total_cost, 2)))
-
-    def pct(b: float) -> float | None:
-        if not total_cost:
-            return None
-        return round((b - total_cost) / total_cost * 100.0, 1)
-
-    benefits = round(mid, 2) if have_benefits else None
+        )
     bcr = round(mid / total_cost, 2) if have_benefits and total_cost else None
     break_even = None
     if have_benefits and total_cost and mid > 0:
-        break_even = round(total_cost / (mid / r.horizon_months), 1)
+        break_even = round(total_cost / (mid / horizon), 1)
     return RoiResult(
-        benefits=benefits,
+        benefits=round(mid, 2) if have_benefits else None,
         costs=round(total_cost, 2) if total_cost is not None else None,
-        roi_pct=pct(mid) if have_benefits else None,
-        roi_pct_low=pct(low) if have_benefits else None,
-        roi_pct_high=pct(high) if have_benefits else None,
+        roi_pct=roi_pct(mid, total_cost) if have_benefits else None,
+        roi_pct_low=roi_pct(low, total_cost) if have_benefits else None,
+        roi_pct_high=roi_pct(high, total_cost) if have_benefits else None,
         bcr=bcr,
         benefits_low=round(low, 2) if have_benefits else None,
         benefits_high=round(high, 2) if have_benefits else None,
@@ -190,5 +223,11 @@ def compute_roi(
         conventions=conventions,
         intangibles=list(r.intangibles),
         ledger=ledger,
-        cost_items=cost_items,
+        cost_items=cl.items,
+        rules=rules_listing(rules),
+        sensitivity=sensitivity_table(used, r, total_cost, horizon_months=horizon)
+        if have_benefits
+        else [],
+        conservative=conservative,
+        participant_estimate=estimate,
     )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 import impactlens
+from impactlens.domain.errors import ImpactLensError
 from impactlens.domain.plan import ImpactPlan, KpiSpec, plan_sha256
 from impactlens.domain.result import (
     AnalysisResult,
@@ -20,17 +21,27 @@ from impactlens.domain.result import (
     Provenance,
     TrendPoint,
 )
-from impactlens.estimators.base import Estimate, KpiPanel
+from impactlens.estimators.base import Estimate, Estimator, KpiPanel
 from impactlens.estimators.evidence import grade
 from impactlens.estimators.grid import PanelGrid
 from impactlens.estimators.naive import NaiveDifference
 from impactlens.estimators.registry import choose
 from impactlens.metrics.exposure import Roster, build_roster
+from impactlens.metrics.heterogeneity import heterogeneity
 from impactlens.metrics.learner import learner_metrics
 from impactlens.metrics.operational import operational_metrics
 from impactlens.metrics.panel import build_panel
+from impactlens.metrics.spillover import other_program_overlap, spillover
+from impactlens.metrics.success_cases import METHOD as SUCCESS_CASE_METHOD
+from impactlens.metrics.success_cases import success_cases, unit_changes
 from impactlens.metrics.vanity import vanity_flag
-from impactlens.roi.phillips import KpiBenefitInput, compute_roi, infer_frequency
+from impactlens.roi.participant_estimate import respondent_shares, unit_shares
+from impactlens.roi.phillips import (
+    KpiBenefitInput,
+    ParticipantInput,
+    compute_roi,
+    infer_frequency,
+)
 
 if TYPE_CHECKING:
     from impactlens.services.workspace import Workspace
@@ -117,7 +128,13 @@ def _target_met(kpi: KpiSpec, effect: float | None) -> bool | None:
 
 
 def _kpi_result(
-    kpi: KpiSpec, panel: KpiPanel, est: Estimate, why: str, *, primary: bool
+    kpi: KpiSpec,
+    panel: KpiPanel,
+    est: Estimate,
+    why: str,
+    *,
+    primary: bool,
+    extra: dict[str, Any] | None = None,
 ) -> KpiResult:
     evidence, reasons = grade(est)
     naive = NaiveDifference().fit(panel) if est.has_comparison else None
@@ -170,6 +187,7 @@ def _kpi_result(
     if "share_trained" in panel.units:
         treated = panel.units[panel.units["group"] == "treated"]
         diagnostics["share_trained_members"] = _num(treated["share_trained"].mean(), 4)
+    diagnostics.update(extra or {})
     return KpiResult(
         kpi=kpi.id,
         direction=kpi.direction,
@@ -212,6 +230,40 @@ def _plan_summary(plan: ImpactPlan, periods: list[str]) -> dict[str, Any]:
     }
 
 
+def _same_kpi_programs(ws: Workspace, plan: ImpactPlan) -> dict[str, set[str]]:
+    """KPI id -> the other programs whose plans name it (unreadable plans are skipped)."""
+    out: dict[str, set[str]] = {}
+    for other in ws.programs():
+        if other == plan.program:
+            continue
+        try:
+            other_plan, _ = ws.plan(other)
+        except ImpactLensError:
+            continue  # `check` reports a broken plan; it cannot contaminate this analysis
+        for k in other_plan.kpis:
+            out.setdefault(k.id, set()).add(other)
+    return out
+
+
+def _kpi_extras(
+    panel: KpiPanel,
+    estimator: Estimator,
+    kpi: KpiSpec,
+    roster: Roster,
+    context: dict[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], list[str]]:
+    """Spillover diagnostics, segment rows, success cases and warnings of one KPI."""
+    people, plan = roster.people, context["plan"]
+    trained = set(roster.trained["person_id"].astype(str))
+    spill, warnings = spillover(panel, people, trained, estimator)
+    warnings += other_program_overlap(
+        panel, people, context["others"], sorted(context["same_kpi"].get(kpi.id, ()))
+    )
+    segments = heterogeneity(panel, estimator, plan, people, min_group_size=context["k"])
+    extra = {"spillover": spill} if spill is not None else {}
+    return extra, segments, success_cases(panel, kpi.direction), warnings
+
+
 def analyze_program(
     ws: Workspace, program: str, *, progress: Progress | None = None
 ) -> AnalysisResult:
@@ -233,6 +285,20 @@ def analyze_program(
         warnings = list(roster.warnings)
         kpi_results: list[KpiResult] = []
         roi_inputs: list[KpiBenefitInput] = []
+        participant_inputs: list[ParticipantInput] = []
+        segments: list[dict[str, Any]] = []
+        cases: list[dict[str, Any]] = []
+        pt = tables["participation"]
+        context: dict[str, Any] = {
+            "plan": plan,
+            "k": min_group,
+            "same_kpi": _same_kpi_programs(ws, plan),
+            "others": pt.filter(pt.program != program)
+            .select("person_id", "program", "start_date")
+            .to_pyarrow()
+            .to_pandas(),
+        }
+        shares = respondent_shares(tables["surveys"], program)
         business: list[dict[str, Any]] = []
         all_periods: list[str] = []
         for i, kpi in enumerate(plan.kpis):
@@ -242,8 +308,16 @@ def analyze_program(
                 warnings.append(f"KPI {kpi.id!r} has no rows for the compared units")
             est, why = choose(panel, plan.comparison.method)
             fitted = est.fit(panel)
+            extra, kpi_segments, kpi_cases, kpi_warnings = _kpi_extras(
+                panel, est, kpi, roster, context
+            )
+            segments += kpi_segments
+            cases.append(kpi_cases)
+            warnings += kpi_warnings
             kpi_results.append(
-                _kpi_result(kpi, panel, fitted, why, primary=kpi in plan.primary_kpis())
+                _kpi_result(
+                    kpi, panel, fitted, why, primary=kpi in plan.primary_kpis(), extra=extra
+                )
             )
             business.append(_business(panel))
             periods = [p.date().isoformat() for p in pd.to_datetime(panel.periods)]
@@ -260,6 +334,14 @@ def analyze_program(
                     periods_per_year=infer_frequency(list(pd.to_datetime(panel.periods))),
                 )
             )
+            changes = unit_changes(panel)
+            by_unit = unit_shares(shares, roster.people, panel.unit_kind)
+            participant_inputs.append(
+                ParticipantInput(
+                    kpi=roi_inputs[-1],
+                    units=changes.assign(share=changes["unit_id"].map(by_unit).astype(float)),
+                )
+            )
         step("three tiers of metrics", len(plan.kpis) + 1, total)
         eligible = ibis.memtable(
             roster.people.loc[roster.people["eligible"], ["person_id"]].reset_index(drop=True)
@@ -271,7 +353,9 @@ def analyze_program(
         step("ROI", len(plan.kpis) + 2, total)
         ct = tables["costs"]
         costs = ct.filter(ct.program == program).order_by("item").to_pandas()
-        roi = compute_roi(plan, roi_inputs, costs, currency=ws.settings.currency)
+        roi = compute_roi(
+            plan, roi_inputs, costs, currency=ws.settings.currency, participants=participant_inputs
+        )
         if roi.costs is None:
             warnings.append("no costs imported for this program: ROI is not computed")
         if not any(k.value_per_unit is not None for k in plan.primary_kpis()):
@@ -304,6 +388,8 @@ def analyze_program(
         warnings=warnings,
         plan=_plan_summary(plan, all_periods),
         data_health=health,
+        segments=segments,
+        success_cases={"visibility": "analyst", "method": SUCCESS_CASE_METHOD, "kpis": cases},
     )
     result = result.model_copy(update={"verdict": verdict_sentence(result)})
     result = result.model_copy(update={"next_step": next_step_sentence(result)})

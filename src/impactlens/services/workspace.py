@@ -92,9 +92,15 @@ class Workspace:
     @contextmanager
     def store(self, *, read_only: bool = False) -> Iterator[Store]:
         """Open the workspace's store for the duration of a block."""
+        from impactlens.domain.errors import StoreOutdatedError
         from impactlens.store.registry import open_store
 
-        store = open_store(self.store_url, read_only=read_only)
+        try:
+            store = open_store(self.store_url, read_only=read_only)
+        except StoreOutdatedError:
+            # a store from an older ImpactLens: one writing open migrates it, then read on
+            open_store(self.store_url).close()
+            store = open_store(self.store_url, read_only=True)
         try:
             yield store
         finally:

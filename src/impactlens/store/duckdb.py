@@ -16,7 +16,7 @@ import pandas as pd
 import psutil
 import pyarrow as pa
 
-from impactlens.domain.errors import StoreLockedError, WorkspaceError
+from impactlens.domain.errors import StoreLockedError, StoreOutdatedError, WorkspaceError
 from impactlens.store.base import Staging, Store, UpsertCount
 from impactlens.store.parsing import quote
 from impactlens.store.schema import DATA_TABLES, TABLES, migrate
@@ -95,7 +95,7 @@ class DuckDBStore(Store):
             if (current or 0) > SCHEMA_VERSION:
                 migrate(lambda sql: None, current, str(self.path))  # raises: a newer store
             if (current or 0) < SCHEMA_VERSION:
-                raise WorkspaceError(
+                raise StoreOutdatedError(
                     f"the store {self.path} needs an upgrade; open it for writing once "
                     "(e.g. run an import) to migrate it"
                 )

@@ -171,8 +171,60 @@ TABLES: dict[str, TableDef] = {
             },
             ("import_id",),
         ),
+        # The dashboard's accounts and audit trail (version 3). Append-only: a later
+        # row for the same name/token/session supersedes an earlier one, so every
+        # engine can record changes with plain inserts and the history stays readable.
+        TableDef(
+            "users",
+            {
+                "name": "VARCHAR",
+                "role": "VARCHAR",
+                "password_hash": "VARCHAR",
+                "active": "BOOLEAN",
+                "changed_at": "TIMESTAMP",
+                "changed_by": "VARCHAR",
+            },
+            ("name", "changed_at"),
+        ),
+        TableDef(
+            "api_tokens",
+            {
+                "token_hash": "VARCHAR",
+                "name": "VARCHAR",
+                "created_at": "TIMESTAMP",
+                "revoked_at": "TIMESTAMP",
+            },
+            ("token_hash", "created_at"),
+        ),
+        TableDef(
+            "sessions",
+            {
+                "session_hash": "VARCHAR",
+                "name": "VARCHAR",
+                "created_at": "TIMESTAMP",
+                "expires_at": "TIMESTAMP",
+                "ended_at": "TIMESTAMP",
+            },
+            ("session_hash", "created_at"),
+        ),
+        TableDef(
+            "audit_log",
+            {
+                "at": "TIMESTAMP",
+                "user": "VARCHAR",
+                "role": "VARCHAR",
+                "method": "VARCHAR",
+                "route": "VARCHAR",
+                "program": "VARCHAR",
+                "action": "VARCHAR",
+                "status": "INTEGER",
+            },
+            ("at", "user"),
+        ),
     )
 }
+
+ACCOUNT_TABLES: tuple[str, ...] = ("users", "api_tokens", "sessions", "audit_log")
 
 DATA_TABLES: tuple[str, ...] = (
     "people",
@@ -197,8 +249,14 @@ def _v2(execute: Callable[[str], Any]) -> None:
         execute(TABLES[name].ddl())
 
 
+def _v3(execute: Callable[[str], Any]) -> None:
+    """Version 3: dashboard users, API tokens, sessions and the audit log."""
+    for name in ACCOUNT_TABLES:
+        execute(TABLES[name].ddl())
+
+
 # index i holds migration i + 1
-MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -208,7 +266,7 @@ def migrate(execute: Callable[[str], Any], current: int | None, where: str) -> i
     Examples:
         >>> ran = []
         >>> migrate(ran.append, SCHEMA_VERSION, "x")
-        2
+        3
         >>> ran
         []
     """

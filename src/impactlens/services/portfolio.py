@@ -1,0 +1,309 @@
+"""The dashboard's use cases over one workspace the server holds: every program at a glance.
+
+The server keeps the store open for its lifetime (so data can be uploaded while it
+runs: a DuckDB file has one writer) and lets one request at a time use it. Analyses
+are cached per (program, data fingerprint, plan hash); the fingerprint is computed
+once and recomputed only after an import through the server, which is the only
+writer while it holds the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from impactlens.domain.errors import ImpactLensError
+from impactlens.domain.plan import ImpactPlan, parse_plan, plan_sha256
+from impactlens.domain.result import AnalysisResult
+from impactlens.ingest.base import ImportSummary
+from impactlens.metrics.privacy import suppress_groups
+from impactlens.services.analysis import analyze_program
+from impactlens.services.audit import AuditLog
+from impactlens.services.checking import check_programs
+from impactlens.services.importing import import_data
+from impactlens.services.users import Accounts, User
+from impactlens.services.workspace import PLANS_DIR, Workspace
+from impactlens.store.base import Store
+
+# Keys whose values are about single people: analysts only (contract: viewers see aggregates).
+PERSON_KEYS = frozenset(
+    {"samples", "person_id", "person_ids", "people_ids", "success_cases", "unit_ids", "imports"}
+)
+# Lists of group rows that the privacy threshold applies to.
+GROUP_KEYS = frozenset({"by_persona", "by_segment", "by_team", "skills", "segments"})
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class HeldWorkspace(Workspace):
+    """A workspace whose store stays open, used by one request at a time."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.lock = threading.RLock()
+        self._held: Store | None = None
+        self._stamp: tuple[tuple[str, int, int], ...] | None = None
+        self._files: dict[str, Path] = {}
+        self._parsed: dict[str, ImpactPlan] = {}
+
+    def plan_files(self) -> dict[str, Path]:
+        """Plan files by program id, parsed again only when a file in plans/ changed."""
+        found = sorted((self.path / PLANS_DIR).glob("*.y*ml"))
+        stamp = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in found)
+        if stamp != self._stamp:
+            self._files, self._stamp = super().plan_files(), stamp
+        return dict(self._files)
+
+    def plan(self, program: str) -> tuple[ImpactPlan, str]:
+        """The parsed plan and its text (a page view parses nothing when the file is unchanged)."""
+        path = self.plan_files().get(program)
+        if path is None:
+            return super().plan(program)  # raises the error naming the known programs
+        text = path.read_text(encoding="utf-8")
+        if text not in self._parsed:
+            self._parsed[text] = parse_plan(text, str(path))
+        return self._parsed[text], text
+
+    @contextmanager
+    def store(self, *, read_only: bool = False) -> Iterator[Store]:
+        """The held store (opened for writing on first use), under the lock."""
+        from impactlens.store.registry import open_store
+
+        with self.lock:
+            if self._held is None:
+                self._held = open_store(self.store_url)
+            yield self._held
+
+    def close(self) -> None:
+        """Release the store and its write lock."""
+        with self.lock:
+            if self._held is not None:
+                self._held.close()
+                self._held = None
+
+
+def _strip_people(value: Any, min_group: int) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            # blocks the analysis marks for analysts (e.g. success cases) never reach viewers
+            analyst_only = isinstance(item, dict) and item.get("visibility") == "analyst"
+            if key in PERSON_KEYS or analyst_only:
+                continue
+            if key in GROUP_KEYS and isinstance(item, list):
+                item = _suppressed(item, min_group)
+            out[key] = _strip_people(item, min_group)
+        return out
+    if isinstance(value, list):
+        return [_strip_people(v, min_group) for v in value]
+    return value
+
+
+def _suppressed(rows: list[Any], min_group: int) -> list[Any]:
+    """Group rows as a viewer may see them: each one checked against the threshold."""
+    dicts = [r for r in rows if isinstance(r, dict)]
+    if len(dicts) != len(rows):
+        return []
+    if all("suppressed" in r for r in dicts):
+        return dicts
+    # rows the metrics did not check yet: hide small ones, and a complement, since
+    # totals are shown elsewhere on the page (Hundepool et al. 2012, ch. 4)
+    return suppress_groups(dicts, "n", min_group, total=1)
+
+
+def viewer_document(doc: dict[str, Any], min_group: int) -> dict[str, Any]:
+    """A result document with person-level fields removed and small groups hidden.
+
+    Examples:
+        >>> doc = {"data_health": {"x": {"samples": ["u_1"], "rows": 9}},
+        ...        "metrics": {"by_persona": [{"persona": "a", "n": 2}, {"persona": "b", "n": 9}]}}
+        >>> out = viewer_document(doc, 5)
+        >>> out["data_health"], [r["n"] for r in out["metrics"]["by_persona"]]
+        ({'x': {'rows': 9}}, [None, None])
+    """
+    return _strip_people(doc, min_group)
+
+
+def _status(result: AnalysisResult) -> str:
+    primary = next((k for k in result.kpis if k.primary), result.kpis[0] if result.kpis else None)
+    if primary is not None and primary.effect is not None:
+        return "measured"
+    enrolled = result.metrics.get("operational", {}).get("enrolled")
+    return "running" if enrolled else "planned"
+
+
+class Dashboard:
+    """Portfolio, program, plan and data views of one held workspace, with accounts."""
+
+    def __init__(self, path: Path) -> None:
+        self.ws = HeldWorkspace(path)
+        with self.ws.store() as store:
+            self.accounts = Accounts(store)
+        self.audit = AuditLog()
+        self._fingerprint: str | None = None
+        self._results: dict[tuple[str, str, str], AnalysisResult] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def close(self) -> None:
+        """Write the pending audit entries and release the store."""
+        with self.ws.store() as store:
+            self.audit.flush(store)
+        self.ws.close()
+
+    # -- cached analysis -------------------------------------------------------
+    def fingerprint(self) -> str:
+        """The data fingerprint, computed once per change of data."""
+        if self._fingerprint is None:
+            with self.ws.store() as store:
+                self._fingerprint = store.fingerprint()
+        return self._fingerprint
+
+    def result(self, program: str) -> AnalysisResult:
+        """The analysis of ``program``, from the cache when data and plan are unchanged."""
+        _, text = self.ws.plan(program)
+        key = (program, self.fingerprint(), plan_sha256(text))
+        if key not in self._results:
+            with self.ws.lock:  # one analysis at a time; a second request waits for the first
+                if key not in self._results:
+                    self._results[key] = analyze_program(self.ws, program)
+        return self._results[key]
+
+    def min_group(self, program: str) -> int:
+        """The privacy threshold in force for ``program``."""
+        plan, _ = self.ws.plan(program)
+        return max(plan.privacy.min_group_size, self.ws.settings.privacy.min_group_size)
+
+    def memo(self, key: tuple[Any, ...], build: Any) -> Any:
+        """A view model built once per key (keys include the result they derive from)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
+    # -- use cases -------------------------------------------------------------
+    def portfolio(self) -> list[dict[str, Any]]:
+        """One row per program: objective, primary KPI, effect, evidence, ROI and status."""
+        rows: list[dict[str, Any]] = []
+        for program in self.ws.programs():
+            try:
+                result = self.result(program)
+            except ImpactLensError as exc:
+                rows.append({"program": program, "status": "error", "error": str(exc)})
+                continue
+            kpi = next((k for k in result.kpis if k.primary), None)
+            objective = (result.plan.get("objective") or {}).get("outcome")
+            rows.append(
+                {
+                    "program": program,
+                    "title": result.title or program,
+                    "objective": objective,
+                    "status": _status(result),
+                    "kpi": kpi.kpi if kpi else None,
+                    "direction": kpi.direction if kpi else None,
+                    "unit": kpi.unit if kpi else None,
+                    "effect": kpi.effect if kpi else None,
+                    "ci_low": kpi.ci_low if kpi else None,
+                    "ci_high": kpi.ci_high if kpi else None,
+                    "relative_effect": kpi.relative_effect if kpi else None,
+                    "evidence": kpi.evidence if kpi else "none",
+                    "roi_pct_low": result.roi.roi_pct_low,
+                    "roi_pct_high": result.roi.roi_pct_high,
+                    "currency": result.roi.currency,
+                    "verdict": result.verdict,
+                }
+            )
+        return rows
+
+    def program(self, program: str, user: User) -> dict[str, Any]:
+        """The result document as ``user`` may see it (viewers: aggregates only)."""
+        doc = self.result(program).to_dict()
+        if user.can("analyst"):
+            return doc
+        return viewer_document(doc, self.min_group(program))
+
+    def plan(self, program: str) -> dict[str, Any]:
+        """The plan and its ``check`` findings with fixes."""
+        plan, text = self.ws.plan(program)
+        findings = check_programs(self.ws, program)[program]
+        return {
+            "program": program,
+            "title": plan.title or program,
+            "plan": plan.model_dump(mode="json"),
+            "plan_text": text,
+            "findings": [f.model_dump(mode="json") for f in findings],
+        }
+
+    def data(self) -> dict[str, Any]:
+        """Imports (who, when, rows), KPI coverage, identity matching and freshness."""
+        from impactlens.ingest.health import data_health
+
+        with self.ws.store() as store:
+            health = data_health(store)
+        imports = health.pop("imports")
+        fresh: dict[str, str] = {}
+        for entry in imports:
+            fresh[entry["kind"]] = entry["finished_at"]
+        return {"imports": imports[::-1], "freshness": fresh, **health}
+
+    def upload(self, kind: str, filename: str, body: Iterator[bytes], user: User) -> ImportSummary:
+        """Import one uploaded file (written to a temporary file under its own name)."""
+        name = _SAFE_NAME.sub("_", Path(filename or "upload.csv").name).lstrip(".") or "upload"
+        with tempfile.TemporaryDirectory(prefix="impactlens-upload-") as tmp:
+            path = Path(tmp) / name
+            with path.open("wb") as fh:
+                for chunk in body:
+                    fh.write(chunk)
+            with self.ws.lock:
+                try:
+                    summary = import_data(self.ws, kind, [path])
+                except ImpactLensError as exc:
+                    # name the file as the person uploaded it, not our temporary copy
+                    raise ImpactLensError(str(exc).replace(str(path), name)) from exc
+                finally:
+                    self._fingerprint = None  # recomputed on the next read
+        self.audit.record(user.name, user.role, "POST", f"/api/imports/{kind}", None, "import", 200)
+        return summary
+
+    def flush_audit(self) -> None:
+        """Write pending audit entries unless the store is busy (then the next request does)."""
+        if self.ws.lock.acquire(blocking=False):
+            try:
+                with self.ws.store() as store, contextlib.suppress(ImpactLensError):
+                    self.audit.flush(store)
+            finally:
+                self.ws.lock.release()
+
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest audit entries, newest first."""
+        with self.ws.store() as store:
+            self.audit.flush(store)
+            return self.audit.recent(store, limit)
+
+    # -- accounts (the store is held, so account writes take the lock too) --------
+    def login(self, name: str, password: str) -> tuple[User, str] | None:
+        """Check a password; on success the user and a new session id."""
+        user = self.accounts.by_password(name, password)
+        if user is None:
+            self.audit.record(name[:64], "", "POST", "/login", None, "login-failed", 401)
+            return None
+        with self.ws.store():
+            sid = self.accounts.start_session(user)
+        self.audit.record(user.name, user.role, "POST", "/login", None, "login", 303)
+        return user, sid
+
+    def logout(self, sid: str, user: User) -> None:
+        """End a session."""
+        with self.ws.store():
+            self.accounts.end_session(sid)
+        self.audit.record(user.name, user.role, "POST", "/logout", None, "logout", 303)
+
+    def add_user(self, name: str, role: str, by: User) -> dict[str, str]:
+        """Create a user from the admin page; returns the one-time secrets."""
+        with self.ws.store():
+            new = self.accounts.add(name, role, by=by.name)
+        self.audit.record(by.name, by.role, "POST", "/admin/users", None, "manage", 200)
+        return new.to_dict()

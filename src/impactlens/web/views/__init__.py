@@ -1,0 +1,1 @@
+"""One module per page type, each with a Jinja template of the same name."""
