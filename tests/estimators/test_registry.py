@@ -11,6 +11,7 @@ from impactlens.estimators.before_after import BeforeAfter
 from impactlens.estimators.matched_did import WeightedDiffInDiff
 from impactlens.estimators.randomised import RandomisedAncova
 from impactlens.estimators.registry import ESTIMATORS, choose
+from impactlens.estimators.staggered import CallawaySantAnna
 
 Simulate = Callable[..., KpiPanel]
 
@@ -26,7 +27,7 @@ def test_registry_names() -> None:
     [
         ({}, "auto", WeightedDiffInDiff, "propensity"),
         ({}, "matched", WeightedDiffInDiff, "propensity"),
-        ({}, "staggered", WeightedDiffInDiff, "not available yet"),
+        ({}, "staggered", CallawaySantAnna, "Callaway & Sant'Anna 2021"),
         ({}, "synthetic", WeightedDiffInDiff, "not available yet"),
         ({}, "randomised", WeightedDiffInDiff, "no participation row carries an arm"),
         ({}, "none", BeforeAfter, "no comparison group"),

@@ -7,9 +7,17 @@ from impactlens.estimators.before_after import BeforeAfter
 from impactlens.estimators.matched_did import WeightedDiffInDiff
 from impactlens.estimators.naive import NaiveDifference
 from impactlens.estimators.randomised import RandomisedAncova
+from impactlens.estimators.staggered import CallawaySantAnna
 
 ESTIMATORS: dict[str, type[Estimator]] = {
-    cls.name: cls for cls in (WeightedDiffInDiff, RandomisedAncova, BeforeAfter, NaiveDifference)
+    cls.name: cls
+    for cls in (
+        WeightedDiffInDiff,
+        RandomisedAncova,
+        BeforeAfter,
+        NaiveDifference,
+        CallawaySantAnna,
+    )
 }
 METHODS = ("auto", "randomised", "matched", "staggered", "synthetic", "none")
 
@@ -45,7 +53,13 @@ def choose(panel: KpiPanel, method: str = "auto") -> tuple[Estimator, str]:
             "the plan says randomised but no participation row carries an arm: "
             "weighted difference-in-differences against untrained eligible units"
         )
-    if method in ("staggered", "synthetic"):
+    if method == "staggered":
+        return CallawaySantAnna(), (
+            "the plan asks for staggered cohorts: group-time effects of each start-date "
+            "cohort against never-trained units (Callaway & Sant'Anna 2021), averaged over "
+            "the trained units' post-start periods"
+        )
+    if method == "synthetic":
         return WeightedDiffInDiff(), (
             f"the {method} method is not available yet: weighted difference-in-differences, "
             "which compares each cohort with never-trained units over its own window"
