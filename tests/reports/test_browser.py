@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,29 +11,18 @@ from impactlens.reports import write_report
 
 from .conftest import NAMES, load_result
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.mark.browser
-def test_report_renders_offline_in_chromium(tmp_path: Path) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed: run `make system-deps` first")
+def test_report_renders_offline_in_chromium(
+    tmp_path: Path, chromium_launch: dict[str, Any]
+) -> None:
     from playwright.sync_api import Route, sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+        browser = pw.chromium.launch(**chromium_launch)
         try:
             for name in NAMES:
                 report = write_report(load_result(name), tmp_path / f"{name}.html")

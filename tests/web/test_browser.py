@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,21 +11,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .conftest import PROGRAM, ROLES
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CLI = [sys.executable, "-m", "impactlens.cli"]
 
@@ -78,16 +68,15 @@ def server(demo_source: Path) -> Iterator[tuple[str, dict[str, dict[str, str]]]]
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_every_role_sees_rendered_charts_and_viewer_is_kept_out(server) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed: run `make system-deps` first")
+def test_every_role_sees_rendered_charts_and_viewer_is_kept_out(
+    server: Any, chromium_launch: dict[str, Any]
+) -> None:
     from playwright.sync_api import Route, sync_playwright
 
     base, users = server
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+        browser = pw.chromium.launch(**chromium_launch)
         try:
             for role in ROLES:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
