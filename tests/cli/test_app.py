@@ -101,3 +101,15 @@ def test_small_demo_end_to_end_and_json_on_stdout_only(tmp_path: Path) -> None:
     assert exp.returncode == 0, exp.stderr
     assert (tmp_path / "exp" / "estimates.parquet").exists()
     assert (tmp_path / "exp" / "roi_ledger.csv").exists()
+
+
+def test_analyze_on_a_workspace_without_data_still_emits_the_document(tmp_path: Path) -> None:
+    """Contract: analyze exits 0 whenever it emits a document, however weak the evidence."""
+    ws = tmp_path / "ws"
+    assert run("init", str(ws), "--template", "onboarding").returncode == 0
+    res = run("analyze", "onboarding", "--json", "-w", str(ws))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["kpis"] and all(k["evidence"] == "none" and k["effect"] is None for k in doc["kpis"])
+    assert any("comparison.eligible" in w for w in doc["warnings"])
+    assert doc["roi"]["roi_pct"] is None

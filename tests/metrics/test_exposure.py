@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ibis
 import pandas as pd
-import pytest
 
-from impactlens.domain.errors import ImpactLensError
 from impactlens.domain.plan import ImpactPlan
 from impactlens.metrics.exposure import build_roster
 
@@ -98,10 +96,13 @@ def test_randomised_programs_compare_by_arm_whatever_the_status() -> None:
     assert any("no arm" in w for w in roster.warnings)
 
 
-def test_eligible_on_a_missing_column_is_a_clear_error() -> None:
+def test_eligible_on_a_missing_column_leaves_no_comparison_and_warns() -> None:
     part = _part([("p0", "completed", None)])
-    with pytest.raises(ImpactLensError, match="'division'"):
-        build_roster(_tables(PEOPLE, part), _plan(comparison={"eligible": {"division": "x"}}))
+    plan = _plan(comparison={"eligible": {"division": "x"}})
+    roster = build_roster(_tables(PEOPLE, part), plan)
+    assert roster.comparison.empty
+    text = " ".join(roster.warnings)
+    assert "'division'" in text and "columns: department, person_id, persona, team_id" in text
 
 
 def test_eligible_list_means_any_of_the_values() -> None:

@@ -15,7 +15,6 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from impactlens.domain.errors import ImpactLensError
 from impactlens.domain.plan import ImpactPlan
 
 # assigned < enrolled < completed; dropped counts as enrolled, exempt as completed and
@@ -63,18 +62,29 @@ class Roster:
         return p[p["eligible"] & ~p["participant"]]
 
 
-def _eligible_mask(people: pd.DataFrame, rules: Mapping[str, Any]) -> pd.Series:
+def _eligible_mask(
+    people: pd.DataFrame, rules: Mapping[str, Any], available: Sequence[str]
+) -> tuple[pd.Series, list[str]]:
+    """Who could have been trained, and warnings for rules naming columns people lack.
+
+    A rule on a missing column cannot be evaluated, so nobody counts as eligible: the
+    analysis then has no comparison group (and says so) rather than a wrong one.
+    """
     mask = pd.Series(True, index=people.index)
+    warnings: list[str] = []
     for column, wanted in rules.items():
-        if column not in people.columns:
-            raise ImpactLensError(
+        if column not in available:
+            warnings.append(
                 f"comparison.eligible names the people column {column!r}, which no people "
-                f"import has; columns are: {', '.join(sorted(people.columns))}"
+                f"import has (columns: {', '.join(sorted(available)) or 'none yet'}); "
+                "nobody can be compared until it is imported"
             )
+            mask &= False
+            continue
         values = wanted if isinstance(wanted, list) else [wanted]
         as_text = {str(v) for v in values}
         mask &= people[column].astype("string").isin(as_text).fillna(False).astype(bool)
-    return mask
+    return mask, warnings
 
 
 def plan_people_columns(plan: ImpactPlan, available: Sequence[str]) -> list[str]:
@@ -92,8 +102,8 @@ def plan_people_columns(plan: ImpactPlan, available: Sequence[str]) -> list[str]
 def build_roster(tables: Mapping[str, ibis.Table], plan: ImpactPlan) -> Roster:
     """Apply the contract's rules to the store's people and participation tables.
 
-    Raises:
-        ImpactLensError: eligibility names a column people do not have.
+    A rule naming a column people do not have is a warning, never an error (the
+    contract: analyze always emits a document; ``check`` reports the gap).
     """
     people_t = tables["people"]
     cols = plan_people_columns(plan, people_t.columns)
@@ -119,7 +129,10 @@ def build_roster(tables: Mapping[str, ibis.Table], plan: ImpactPlan) -> Roster:
     people = people.merge(part, on="person_id", how="left")
     people["participant"] = people["start_date"].notna()
     people["meets_rung"] = people["participant"] & (people["level"].fillna(-1) >= rung)
-    people["eligible"] = _eligible_mask(people, plan.comparison.eligible)
+    people["eligible"], eligibility_warnings = _eligible_mask(
+        people, plan.comparison.eligible, people_t.columns
+    )
+    warnings += eligibility_warnings
     randomised = bool(part["arm"].notna().any())
     if randomised:
         no_arm = int((people["participant"] & people["arm"].isna()).sum())
