@@ -113,3 +113,17 @@ def test_analyze_on_a_workspace_without_data_still_emits_the_document(tmp_path: 
     assert doc["kpis"] and all(k["evidence"] == "none" and k["effect"] is None for k in doc["kpis"])
     assert any("comparison.eligible" in w for w in doc["warnings"])
     assert doc["roi"]["roi_pct"] is None
+
+
+def test_people_forget_erases_once_then_says_nothing_was_found(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    people = tmp_path / "people.csv"
+    people.write_text("person_id,email,team_id\nE1,a@x.org,T1\nE2,b@x.org,T1\n")
+    assert run("import", "people", str(people), "-w", str(ws)).returncode == 0
+    first = run("people", "forget", "a@x.org", "--by", "email", "--json", "-w", str(ws))
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["removed"]["people"] == 1 and doc["person"].startswith("p_")
+    again = run("people", "forget", "E1", "-w", str(ws))
+    assert again.returncode == 1 and "nothing was changed" in again.stderr

@@ -212,6 +212,35 @@ def user_add(
         out.print(f"  API token: {new.token}  (send as Authorization: Bearer TOKEN)")
 
 
+people_app = typer.Typer(help="People in the store: erase one on request.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+
+
+@people_app.command("forget")
+def people_forget(
+    person: Annotated[str, typer.Argument(help="The identifier the organisation knows them by.")],
+    by: Annotated[
+        str, typer.Option(help="person_id, pseudonym or an identity column (e.g. email).")
+    ] = "person_id",
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Erase a person everywhere, in one transaction; exit 1 if nobody matches."""
+    from impactlens.services.forgetting import forget_person
+
+    erasure = forget_person(_workspace(workspace), person, by=by)
+    if json_:
+        sys.stdout.write(json.dumps(erasure.to_dict()) + "\n")
+        return
+    out.print(f"Forgot {erasure.person}: {erasure.total} rows removed")
+    for table, n in erasure.removed.items():
+        if n:
+            out.print(f"  {table}: {n}")
+    for column, n in erasure.cleared.items():
+        if n:
+            out.print(f"  {column} set to empty: {n}")
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 1; usage errors exit 2 (Typer)."""
     try:

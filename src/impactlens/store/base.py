@@ -259,6 +259,16 @@ class Store(abc.ABC):
         """Replace values of a stored column by ``mapping``; return rows changed."""
 
     @abc.abstractmethod
+    def delete_where(
+        self, name: str, column: str, values: Sequence[str], *, clear: bool = False
+    ) -> int:
+        """Delete the rows whose ``column`` is one of ``values``; return how many.
+
+        With ``clear`` the rows stay and only that column becomes null (a reference
+        to an erased person). Run it inside :meth:`transaction` to erase atomically.
+        """
+
+    @abc.abstractmethod
     def values(self, name: str, column: str, *, prefix: str | None = None) -> list[str]:
         """Distinct non-null values of a stored column (optionally starting with ``prefix``)."""
 

@@ -246,6 +246,21 @@ class DuckDBStore(Store):
             self._con.unregister("_remap")
         return int(row[0]) if row else 0
 
+    def delete_where(
+        self, name: str, column: str, values: Sequence[str], *, clear: bool = False
+    ) -> int:
+        """Delete rows whose ``column`` is in ``values`` (``clear``: null the column)."""
+        if not values:
+            return 0
+        col = quote(column)
+        marks = ", ".join("?" for _ in values)
+        if clear:
+            sql = f"UPDATE {quote(name)} SET {col} = NULL WHERE {col} IN ({marks})"
+        else:
+            sql = f"DELETE FROM {quote(name)} WHERE {col} IN ({marks})"
+        row = self._con.execute(sql, list(values)).fetchone()
+        return int(row[0]) if row else 0
+
     def log_import(self, entry: Mapping[str, object]) -> int:
         """Append an entry to the import log; return its import_id."""
         row = self._con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()
