@@ -13,6 +13,7 @@ import typer
 from impactlens.cli import views
 from impactlens.cli.console import out, progress_bar
 from impactlens.domain.errors import ImpactLensError
+from impactlens.domain.result import AnalysisResult
 
 app = typer.Typer(
     name="impactlens",
@@ -35,6 +36,12 @@ def _workspace(local: Path | None):
 
     chosen = local or _global["workspace"] or os.environ.get("IMPACTLENS_WORKSPACE") or "."
     return open_workspace(Path(chosen))
+
+
+def _analysed(workspace: Path | None, program: str, verb: str) -> AnalysisResult:
+    """Analyse ``program`` with a progress bar on stderr (analyze, report and export share it)."""
+    with progress_bar(f"{verb} {program}") as bar:
+        return _workspace(workspace).analyze(program, progress=bar)
 
 
 @app.callback()
@@ -109,9 +116,7 @@ def analyze(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Compute metrics, impact estimates and ROI."""
-    ws = _workspace(workspace)
-    with progress_bar(f"analyse {program}") as bar:
-        result = ws.analyze(program, progress=bar)
+    result = _analysed(workspace, program, "analyse")
     if json_:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
@@ -127,10 +132,7 @@ def report(
     """Write the self-contained HTML impact report."""
     from impactlens.services.reporting import write_program_report
 
-    ws = _workspace(workspace)
-    with progress_bar(f"report {program}") as bar:
-        result = ws.analyze(program, progress=bar)
-    path = write_program_report(result, out_file)
+    path = write_program_report(_analysed(workspace, program, "report"), out_file)
     out.print(f"Wrote {path}")
 
 
@@ -143,10 +145,7 @@ def export(
     """Write metrics, estimates and the ROI ledger as Parquet and CSV."""
     from impactlens.services.reporting import export_result
 
-    ws = _workspace(workspace)
-    with progress_bar(f"export {program}") as bar:
-        result = ws.analyze(program, progress=bar)
-    for path in export_result(result, out_dir):
+    for path in export_result(_analysed(workspace, program, "export"), out_dir):
         out.print(f"Wrote {path}")
 
 
