@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@# test data only: causalpy ships California's Proposition 99 panel (Abadie et al. 2010) that the
+	@# synthetic-control golden tests read as a file; its modelling stack is not needed, so no deps
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt causalpy
 	@touch $(STAMP)
 
 system-deps: ## install Debian's chromium for the real-browser tests (apt-get, needs root)

@@ -221,8 +221,88 @@ TABLES: dict[str, TableDef] = {
             },
             ("at", "user"),
         ),
+        # The Learning Record Store (version 4). One row per statement with the columns
+        # the analysis and the xAPI queries read, beside the statement exactly as stored.
+        TableDef(
+            "xapi_statements",
+            {
+                "seq": "BIGINT",  # arrival order: the paging cursor and the `stored` tie-break
+                "statement_id": "VARCHAR",  # lower-case UUID
+                "stored": "TIMESTAMP",  # UTC, set by the LRS
+                "timestamp": "TIMESTAMP",  # UTC, the statement's own (or stored)
+                # canonical inverse functional identifier; resolved to a person at analysis
+                "actor_ifi": "VARCHAR",
+                "verb_id": "VARCHAR",
+                "object_type": "VARCHAR",
+                "object_id": "VARCHAR",  # activity IRI, agent IFI or statement id
+                "registration": "VARCHAR",
+                "voided": "BOOLEAN",
+                "voids": "VARCHAR",  # the statement id a voiding statement voids
+                "result_score_scaled": "DOUBLE",
+                "result_score_raw": "DOUBLE",
+                "result_score_min": "DOUBLE",
+                "result_score_max": "DOUBLE",
+                "result_success": "BOOLEAN",
+                "result_completion": "BOOLEAN",
+                "result_duration_s": "DOUBLE",
+                "context_activities": "VARCHAR",  # JSON array of the context activity ids
+                "version": "VARCHAR",
+                "statement": "VARCHAR",  # the full statement JSON as the LRS returns it
+            },
+            ("statement_id",),
+        ),
+        # Every agent and activity a statement mentions, for the `agent` / `activity`
+        # filters: `related` is false for the actor / object positions and true for the
+        # rest (context, authority, instructor, team, sub-statement), per xAPI 1.0.3 7.2.3.
+        TableDef(
+            "xapi_statement_refs",
+            {"seq": "BIGINT", "kind": "VARCHAR", "ref": "VARCHAR", "related": "BOOLEAN"},
+            ("seq", "kind", "ref"),
+        ),
+        TableDef(
+            "xapi_attachments",
+            {"sha2": "VARCHAR", "content_type": "VARCHAR", "content": "BLOB"},
+            ("sha2",),
+        ),
+        # State, activity profile and agent profile documents (kind), with their ETag.
+        TableDef(
+            "xapi_documents",
+            {
+                "kind": "VARCHAR",
+                "activity_id": "VARCHAR",
+                "agent_ifi": "VARCHAR",
+                "registration": "VARCHAR",
+                "document_id": "VARCHAR",
+                "content_type": "VARCHAR",
+                "content": "BLOB",
+                "etag": "VARCHAR",
+                "updated": "TIMESTAMP",
+            },
+            ("kind", "activity_id", "agent_ifi", "registration", "document_id"),
+        ),
+        # xAPI client credentials (HTTP Basic); append-only like users.
+        TableDef(
+            "lrs_clients",
+            {
+                "key": "VARCHAR",
+                "name": "VARCHAR",
+                "scope": "VARCHAR",  # read | write | all
+                "secret_hash": "VARCHAR",
+                "created_at": "TIMESTAMP",
+                "revoked_at": "TIMESTAMP",
+            },
+            ("key", "created_at"),
+        ),
     )
 }
+
+LRS_TABLES: tuple[str, ...] = (
+    "xapi_statements",
+    "xapi_statement_refs",
+    "xapi_attachments",
+    "xapi_documents",
+    "lrs_clients",
+)
 
 ACCOUNT_TABLES: tuple[str, ...] = ("users", "api_tokens", "sessions", "audit_log")
 
@@ -255,8 +335,14 @@ def _v3(execute: Callable[[str], Any]) -> None:
         execute(TABLES[name].ddl())
 
 
+def _v4(execute: Callable[[str], Any]) -> None:
+    """Version 4: the Learning Record Store (statements, references, documents, clients)."""
+    for name in LRS_TABLES:
+        execute(TABLES[name].ddl())
+
+
 # index i holds migration i + 1
-MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -266,7 +352,7 @@ def migrate(execute: Callable[[str], Any], current: int | None, where: str) -> i
     Examples:
         >>> ran = []
         >>> migrate(ran.append, SCHEMA_VERSION, "x")
-        3
+        4
         >>> ran
         []
     """
