@@ -44,9 +44,10 @@ def test_every_served_route_is_in_the_openapi_spec(served: Served) -> None:
     served_routes = {(m, r.path) for r in routes if isinstance(r, APIRoute) for m in r.methods}
     documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     assert served_routes == documented
-    # and nothing else is served (no docs UI pulling scripts from a CDN, no mounts)
+    # and nothing else is served (no docs UI pulling scripts from a CDN), except the xAPI
+    # LRS, a mount with its own HTTP Basic auth per the xAPI spec (tests/web/xapi/)
     others = {getattr(r, "path", "") for r in routes if not isinstance(r, APIRoute)}
-    assert others == {"/openapi.json"}
+    assert others == {"/openapi.json", "/xapi"}
     assert all(op.get("x-role") in RANK for ops in spec["paths"].values() for op in ops.values())
 
 
@@ -133,3 +134,65 @@ def test_login_logout_and_cookie_flags(served: Served) -> None:
     replay = served.anonymous()
     replay.cookies.set("il_session", sid)
     assert replay.get("/index.json").status_code == 401
+
+
+def test_admins_revoke_tokens_and_deactivate_users_at_once(served: Served) -> None:
+    from .conftest import login
+
+    admin = served.clients["admin"]
+    board = served.app.state.dashboard
+    with board.ws.store():
+        ann = board.accounts.add("ann-revoke", "analyst")
+        bob = board.accounts.add("bob-gone", "viewer")
+    bob_browser = served.anonymous()
+    login(bob_browser, bob.name, bob.password)
+    assert bob_browser.get("/index.json").status_code == 200
+    page = admin.get("/admin/users.json").json()
+    ids = {t["name"]: t["id"] for t in page["tokens"]}
+    assert {"ann-revoke", "bob-gone"} <= set(ids) and len(ids["ann-revoke"]) == 12
+    ann_api = {"Authorization": f"Bearer {ann.token}"}
+    assert served.anonymous().get("/data.json", headers=ann_api).status_code == 200
+
+    # the form (CSRF token from the page) revokes ann's token; the page says so
+    html = admin.get("/admin/users").text
+    assert f'value="{ids["ann-revoke"]}"' in html and 'aria-label="Deactivate bob-gone"' in html
+    done = admin.post(
+        "/admin/tokens/revoke", data={"token_id": ids["ann-revoke"], "csrf_token": csrf_in(html)}
+    )
+    assert done.status_code == 200
+    assert f"Revoked API token {ids['ann-revoke']} of ann-revoke." in done.text
+    refused = served.anonymous().get("/data.json", headers=ann_api)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this API token is not valid (revoked or mistyped)"
+
+    # the JSON twin: a script with an admin token deactivates bob; his session and token stop
+    gone = served.anonymous().post(
+        "/admin/users/deactivate", data={"name": "bob-gone"}, headers=served.bearer("admin")
+    )
+    assert gone.json() == {"name": "bob-gone", "active": False, "tokens_revoked": 1}
+    assert bob_browser.get("/index.json").status_code == 401
+    bob_api = {"Authorization": f"Bearer {bob.token}"}
+    assert served.anonymous().get("/index.json", headers=bob_api).status_code == 401
+    names = [u["name"] for u in admin.get("/admin/users.json").json()["users"]]
+    assert "bob-gone" not in names and "ann-revoke" in names
+    audit = admin.get("/admin/users.json").json()["audit"]
+    assert {"/admin/users/deactivate", "/admin/tokens/revoke"} <= {e["route"] for e in audit}
+
+    # refusals in words: unknown token, oneself, a user already gone; never a 500
+    again = served.anonymous().post(
+        "/admin/tokens/revoke", data={"token_id": ids["ann-revoke"]}, headers=served.bearer("admin")
+    )
+    assert again.status_code == 400
+    assert again.json()["detail"] == f"no live API token with id {ids['ann-revoke']!r}"
+    me = served.anonymous().post(
+        "/admin/users/deactivate", data={"name": "admin1"}, headers=served.bearer("admin")
+    )
+    assert me.json()["detail"] == "you cannot deactivate yourself; ask another admin"
+    twice = served.anonymous().post(
+        "/admin/users/deactivate", data={"name": "bob-gone"}, headers=served.bearer("admin")
+    )
+    assert (twice.status_code, twice.json()["detail"]) == (400, "no active user 'bob-gone'")
+    analyst = served.anonymous().post(
+        "/admin/users/deactivate", data={"name": "viewer1"}, headers=served.bearer("analyst")
+    )
+    assert analyst.status_code == 403

@@ -26,8 +26,9 @@ from impactlens.domain.errors import (
 from impactlens.services.portfolio import Dashboard
 from impactlens.web.access import LoginRequired, access, wants_json
 from impactlens.web.rendering import html
-from impactlens.web.views import data, login, plan, portfolio, program, static, users
+from impactlens.web.views import data, login, pilots, plan, portfolio, program, static, users
 from impactlens.web.views.data import too_large
+from impactlens.web.xapi.app import create_xapi_app
 
 DEFAULT_MAX_UPLOAD = 200 * 1024 * 1024
 UPLOAD_PATHS = ("/api/imports/", "/data/imports")
@@ -135,8 +136,9 @@ def create_app(workspace: Path | str, *, max_upload_bytes: int = DEFAULT_MAX_UPL
                 await run_in_threadpool(board.flush_audit)
         return response
 
-    for module in (portfolio, program, plan, data, users, login, static):
+    for module in (portfolio, pilots, program, plan, data, users, login, static):
         app.include_router(module.router)
+    app.mount("/xapi", create_xapi_app(board))  # own Basic auth; not in /openapi.json
     return app
 
 

@@ -1,0 +1,131 @@
+"""Benchmark: statements/s POSTed to a real ``impactlens serve`` (goal: >= 10,000/s).
+
+Creates a fresh workspace and an xAPI client, starts ``impactlens serve`` (uvicorn) on
+127.0.0.1, then C concurrent clients (threads, one keep-alive httpx client each) POST
+batches of B statements. Every 200 means the batch is committed (one DuckDB
+transaction per request). Figures taken while other work runs are pessimistic: the
+load average is printed.
+
+Run: .venv/bin/python bench/lrs_post.py [--clients 4] [--batch 100] [--batches 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from impactlens.services.lrs import create_client
+from impactlens.services.workspace import Workspace
+
+VERBS = [f"http://adlnet.gov/expapi/verbs/{v}" for v in ("attempted", "completed", "passed")]
+
+
+def statement(n: int) -> dict[str, Any]:
+    """A realistic statement: actor, verb, activity with a definition, a result, a context."""
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {
+            "objectType": "Agent",
+            "name": f"Learner {n % 5000}",
+            "mbox": f"mailto:learner{n % 5000}@example.com",
+        },
+        "verb": {"id": VERBS[n % 3], "display": {"en-US": VERBS[n % 3].rsplit("/", 1)[1]}},
+        "object": {
+            "id": f"http://example.com/course/{n % 40}",
+            "definition": {
+                "name": {"en-US": f"Course {n % 40}"},
+                "type": "http://adlnet.gov/expapi/activities/course",
+            },
+        },
+        "result": {"score": {"scaled": (n % 100) / 100}, "completion": True, "duration": "PT12M"},
+        "context": {"contextActivities": {"parent": [{"id": "http://example.com/program"}]}},
+        "timestamp": "2024-03-01T10:00:00.000Z",
+    }
+
+
+def free_port() -> int:
+    """An unused local TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(workspace: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start ``impactlens serve`` and wait until /xapi/about answers."""
+    exe = Path(sys.executable).with_name("impactlens")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--workspace", str(workspace), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/xapi/about").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("impactlens serve did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batches", type=int, default=50, help="batches per client")
+    args = parser.parse_args()
+    ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws")
+    new = create_client(ws, "bench", "all")
+    token = base64.b64encode(f"{new.key}:{new.secret}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
+    port = free_port()
+    proc = serve(ws.path, port)
+    bodies = [
+        [statement(c * 10_000_000 + b * args.batch + i) for i in range(args.batch)]
+        for c in range(args.clients)
+        for b in range(args.batches)
+    ]
+    failures: list[str] = []
+
+    def work(c: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as h:
+            for b in range(args.batches):
+                done = h.post("/xapi/statements", json=bodies[c * args.batches + b])
+                if done.status_code != 200:
+                    failures.append(done.text)
+
+    try:
+        threads = [threading.Thread(target=work, args=(c,)) for c in range(args.clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        proc.terminate()
+        proc.wait()
+    total = args.clients * args.batches * args.batch
+    print(
+        f"{total:,} statements in {elapsed:.2f} s by {args.clients} clients "
+        f"(batches of {args.batch}): {total / elapsed:,.0f} statements/s; "
+        f"failures: {len(failures)}; load average {os.getloadavg()}"
+    )
+    if failures:
+        print(failures[0][:300])
+
+
+if __name__ == "__main__":
+    main()
