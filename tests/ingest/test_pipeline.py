@@ -141,3 +141,23 @@ def test_dates_and_progress(store: DuckDBStore, write: Write, load: Load) -> Non
     assert rows(store, "participation", "start_date", "status", "arm") == [
         (date(2024, 3, 31), "completed", None)
     ]
+
+
+def test_quoted_comment_after_the_sniffer_sample_is_read(
+    store: DuckDBStore, write: Write, load: Load
+) -> None:
+    # the 99,000-person demo failed here: 30,000 plain rows, then a quoted comment with a comma
+    body = "".join(f"sx,q{i},3,2024-01-01,plain\n" for i in range(30_000))
+    path = write(
+        "s.csv",
+        "program,question_id,response,submitted_at,comment\n"
+        + body
+        + 'sx,late,4,2024-01-02,"slow, but ""useful"""\n'
+        + 'sx,multi,5,2024-01-03,"two\nlines"\n',
+    )
+    assert load("surveys", path).inserted == 30_002
+    got = store.table("surveys").filter(lambda t: t.question_id.isin(["late", "multi"]))
+    assert sorted(got.select("question_id", "comment").to_pyarrow().to_pylist(), key=str) == [
+        {"question_id": "late", "comment": 'slow, but "useful"'},
+        {"question_id": "multi", "comment": "two\nlines"},
+    ]

@@ -6,7 +6,9 @@ from typing import Any
 
 import ibis
 
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.ingest.identity import PERSON_TABLES, UNKNOWN
+from impactlens.ingest.xapi_activity import lrs_health
 from impactlens.store.base import Store
 
 SAMPLES = 5
@@ -37,6 +39,8 @@ def _identity_match(store: Store) -> dict[str, Any]:
     """Per identity column: how many people carry a value for it (and the share)."""
     people = int(_scalar(store.table("people").count()))
     ids = store.table("identities")
+    # mbox_sha1sum rows are derived from email (for xAPI actors), not a column of people
+    ids = ids.filter(ids.id_column != "mbox_sha1sum")
     counts = (
         ids.group_by("id_column")
         .aggregate(people=ids.person_id.nunique())
@@ -78,13 +82,17 @@ def _kpi_coverage(store: Store) -> dict[str, Any]:
     }
 
 
-def data_health(store: Store) -> dict[str, Any]:
+def data_health(
+    store: Store, *, key: bytes | None = None, settings: WorkspaceSettings | None = None
+) -> dict[str, Any]:
     """A JSON-ready health report of the store.
 
     Keys: ``unknown_people`` (per table: rows, unknown rows and people, sample
     pseudonymised refs), ``identity_match`` (per identity column: people with a
     value and the share of all people), ``kpi_coverage`` (per KPI: units, first and
-    last period, number of periods) and ``imports`` (the import log).
+    last period, number of periods) and ``imports`` (the import log). With the
+    workspace ``key`` and ``settings`` it adds ``xapi``: LRS statements, how many count
+    as activity, and the actors matching no person (count and pseudonymised samples).
 
     Examples:
         >>> import tempfile
@@ -97,9 +105,12 @@ def data_health(store: Store) -> dict[str, Any]:
     log = store.imports()
     for column in ("started_at", "finished_at"):
         log[column] = log[column].astype(str)
-    return {
+    health = {
         "unknown_people": _unknown_people(store),
         "identity_match": _identity_match(store),
         "kpi_coverage": _kpi_coverage(store),
         "imports": log.to_dict(orient="records"),
     }
+    if key is not None:
+        health["xapi"] = lrs_health(store, key, settings or WorkspaceSettings())
+    return health

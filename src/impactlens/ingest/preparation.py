@@ -9,6 +9,7 @@ file as text and finds and names the first problem exactly, row and column.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,10 +143,15 @@ def _identities(ctx: FileContext, staged: StagedFile) -> str | None:
         for row, person, value in ctx.staging.fetch(staged, ["person_id", column]):
             if value is None:
                 continue
-            rows["_row"].append(row)
-            rows["id_column"].append(column)
-            rows["value_hash"].append(identity_hash(ctx.key, column, value))
-            rows["person_id"].append(pseudonymise(ctx.key, person))
+            hashes = [(column, identity_hash(ctx.key, column, value))]
+            if column == "email":  # xAPI actors may name a person by mbox_sha1sum
+                sha1 = "mbox_sha1sum"
+                hashes += [(sha1, identity_hash(ctx.key, sha1, h)) for h in mbox_sha1sums(value)]
+            for id_column, value_hash in hashes:
+                rows["_row"].append(row)
+                rows["id_column"].append(id_column)
+                rows["value_hash"].append(value_hash)
+                rows["person_id"].append(pseudonymise(ctx.key, person))
     table = ctx.staging.from_columns(rows)
     dup = ctx.staging.duplicate(table, ["id_column", "value_hash"])
     if dup is not None:
@@ -155,6 +161,22 @@ def _identities(ctx: FileContext, staged: StagedFile) -> str | None:
             row=dup[1],
         )
     return table
+
+
+def mbox_sha1sums(email: str) -> list[str]:
+    """The xAPI ``mbox_sha1sum`` values an e-mail may appear as (lower-cased, and as given).
+
+    xAPI 1.0.3 section 2.4.2.3: the SHA-1 hex of the ``mailto:`` IRI.
+
+    Examples:
+        >>> mbox_sha1sums("ann@x.org") == [hashlib.sha1(b"mailto:ann@x.org").hexdigest()]
+        True
+        >>> len(mbox_sha1sums("Ann@x.org"))
+        2
+    """
+    given = "mailto:" + email.strip()
+    forms = dict.fromkeys([given.lower(), given])
+    return [hashlib.sha1(f.encode()).hexdigest() for f in forms]
 
 
 def _key_source(

@@ -42,6 +42,10 @@ from impactlens.store.typed import (
     untrimmed,
 )
 
+# RFC 4180 quoting stated, not sniffed: DuckDB's sniffer looks at the first ~20k rows only, and a
+# file whose first quoted field comes later was refused as "cannot read as CSV".
+CSV_OPTIONS = "all_varchar = true, header = true, quote = '\"', escape = '\"'"
+
 
 class DuckDBStaging(Staging):
     """Staged text tables on one DuckDB connection."""
@@ -72,7 +76,7 @@ class DuckDBStaging(Staging):
     def _reader(path: Path, fmt: str) -> str:
         src = literal(str(path))
         if fmt == "csv":
-            return f"read_csv({src}, all_varchar = true, header = true)"
+            return f"read_csv({src}, {CSV_OPTIONS})"
         return f"read_parquet({src})"
 
     def scan(self, path: Path) -> list[str] | None:
@@ -205,11 +209,7 @@ class DuckDBStaging(Staging):
         try:
             if fmt == "json":
                 return self._load_json(path, src)
-            reader = (
-                f"read_csv({src}, all_varchar = true, header = true)"
-                if fmt == "csv"
-                else f"read_parquet({src})"
-            )
+            reader = f"read_csv({src}, {CSV_OPTIONS})" if fmt == "csv" else f"read_parquet({src})"
             found = [r[0] for r in self._con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
             exprs = [f"CAST({quote(c)} AS VARCHAR)" for c in found]
             return self._create(path, reader, found, exprs, 2 if fmt == "csv" else 1)

@@ -1,0 +1,243 @@
+"""The ``xapi`` import kind: files of xAPI statements into the Learning Record Store.
+
+A file is JSON Lines (one statement per line) or one JSON array. DuckDB parses it
+columnar and every xAPI rule that can be checked in columns runs in the same SQL scan
+(:mod:`impactlens.store.xapi_checks`); Python never loops over statements. Each
+statement is stored as the file's text with the properties the LRS sets (``stored``,
+and ``id``, ``timestamp``, ``version``, ``authority`` where missing) put first.
+Like every import it is atomic (one invalid statement and nothing of the call lands;
+the error names the file, line, field and problem) and idempotent (the key is the
+statement id; a statement without one gets an id derived from its content; the same
+id with different content is an error naming the line). Voiding statements in a
+file void their targets.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from impactlens.domain.errors import InputError
+from impactlens.store import xapi_bulk
+from impactlens.store.base import Store
+
+SHOWN = 5  # invalid statements named in the error message
+
+
+@dataclass(frozen=True)
+class StatementIssue:
+    """One invalid statement: file, line (the position in a JSON array), field, problem."""
+
+    file: str
+    line: int
+    field: str
+    problem: str
+
+
+class StatementsError(InputError):
+    """Invalid statements in a file; ``issues`` lists the first ones, ``count`` all of them.
+
+    Examples:
+        >>> issue = StatementIssue("s.jsonl", 3, "verb.id", "must be an IRI")
+        >>> err = StatementsError("s.jsonl", [issue], 1)
+        >>> str(err)
+        "s.jsonl, row 3, column 'verb.id': must be an IRI"
+    """
+
+    def __init__(self, file: str | Path, issues: list[StatementIssue], count: int) -> None:
+        first = issues[0]
+        more = ""
+        if count > 1:
+            lines = sorted({i.line for i in issues[1:]} - {first.line})[: SHOWN - 1]
+            listed = f" (also line {', '.join(map(str, lines))})" if lines else ""
+            more = f"; {count} invalid statements in the file{listed}; nothing was imported"
+        super().__init__(file, first.problem + more, row=first.line, column=first.field)
+        self.issues = issues
+        self.count = count
+
+
+@dataclass(frozen=True)
+class StatementsSummary:
+    """What one ``import xapi`` call did."""
+
+    files: list[str]
+    statements: int
+    inserted: int
+    unchanged: int
+    voided: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def import_statements(
+    store: Store,
+    paths: list[Path],
+    *,
+    user: str | None = None,
+    in_transaction: Callable[[Store, StatementsSummary], None] | None = None,
+) -> StatementsSummary:
+    """Import statement files atomically; ``in_transaction`` runs before the commit.
+
+    Examples:
+        >>> import tempfile
+        >>> from impactlens.store.duckdb import DuckDBStore
+        >>> ws = Path(tempfile.mkdtemp())
+        >>> line = ('{"actor": {"mbox": "mailto:ann@example.com"}, "verb": {"id": '
+        ...         '"http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": "https://x.org/a"}}')
+        >>> _ = (ws / "s.jsonl").write_text(line + "\\n")
+        >>> with DuckDBStore(ws / "s.duckdb") as store:
+        ...     first = import_statements(store, [ws / "s.jsonl"])
+        ...     again = import_statements(store, [ws / "s.jsonl"])
+        >>> (first.inserted, again.inserted, again.unchanged)
+        (1, 0, 1)
+    """
+    started = datetime.now(UTC).replace(tzinfo=None)
+    user = user or _user()
+    authority = json.dumps(
+        {"objectType": "Agent", "account": {"homePage": "urn:impactlens", "name": user}}
+    )
+    total = inserted = unchanged = voided = 0
+    staged: list[tuple[Path, bool, xapi_bulk.Staged]] = []
+    try:
+        # parse and check every file before the transaction: nothing lands if one fails
+        for number, path in enumerate(paths):
+            array = _is_array(path)
+            staged.append((path, array, _stage(store, path, array, number)))
+        with store.transaction():
+            for path, array, item in staged:
+                _check_conflicts(store, path, array, item)
+                count = xapi_bulk.write(
+                    store,
+                    item,
+                    stored=started,
+                    authority=authority,
+                    authority_ifi=f"account:urn:impactlens|{user}",
+                )
+                total += count.statements
+                inserted += count.inserted
+                unchanged += count.unchanged
+                voided += count.voided
+            summary = StatementsSummary(
+                files=[str(p) for p in paths],
+                statements=total,
+                inserted=inserted,
+                unchanged=unchanged,
+                voided=voided,
+            )
+            store.log_import(
+                {
+                    "kind": "xapi",
+                    "files": json.dumps(summary.files),
+                    "rows": total,
+                    "inserted": inserted,
+                    "replaced": 0,
+                    "warnings": "[]",
+                    "started_at": started,
+                    "finished_at": datetime.now(UTC).replace(tzinfo=None),
+                    "user": user,
+                }
+            )
+            if in_transaction is not None:
+                in_transaction(store, summary)
+    finally:
+        for _, _, item in staged:
+            xapi_bulk.drop(store, item)
+    return summary
+
+
+def _stage(store: Store, path: Path, array: bool, number: int) -> xapi_bulk.Staged:
+    """Parse and check one file; raise naming the first invalid statements."""
+    try:
+        staged = xapi_bulk.stage(store, path, array=array, number=number)
+    except duckdb.Error as exc:
+        raise _json_error(path, array, exc) from None
+    count, found = xapi_bulk.problems(store, staged)
+    if count:
+        xapi_bulk.drop(store, staged)
+        where = _lines(path, array, [p.index for p in found])
+        issues = [StatementIssue(str(path), where[p.index], p.field, p.problem) for p in found]
+        raise StatementsError(path, issues, count)
+    return staged
+
+
+def _check_conflicts(store: Store, path: Path, array: bool, staged: xapi_bulk.Staged) -> None:
+    """Raise when a statement id is reused for different content (in the file or stored)."""
+    clashes = xapi_bulk.conflicts(store, staged)
+    if not clashes:
+        return
+    first = clashes[0]
+    lines = [first.index] + ([first.other_index] if first.other_index else [])
+    where = _lines(path, array, lines)
+    if first.other_index:
+        problem = (
+            f"statement id {first.statement_id} is also on line {where[first.other_index]} "
+            "with different content"
+        )
+    else:
+        problem = f"statement id {first.statement_id} is already stored with different content"
+    issue = StatementIssue(str(path), where[first.index], "id", problem)
+    raise StatementsError(path, [issue], 1)
+
+
+def _is_array(path: Path) -> bool:
+    """Whether the file holds one JSON array (its first non-blank byte is ``[``)."""
+    with path.open("rb") as fh:
+        while chunk := fh.read(4096):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped.startswith(b"[")
+    return False
+
+
+def _lines(path: Path, array: bool, indexes: list[int]) -> dict[int, int]:
+    """Map statement positions (1-based) to line numbers; blank lines do not count.
+
+    Only called on errors, so a Python scan of the file is affordable. In a JSON
+    array the position is reported as is.
+    """
+    wanted = set(indexes)
+    if array:
+        return {i: i for i in wanted}
+    found: dict[int, int] = {}
+    position = 0
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                position += 1
+                if position in wanted:
+                    found[position] = number
+                    if len(found) == len(wanted):
+                        break
+    return found
+
+
+def _json_error(path: Path, array: bool, exc: Exception) -> InputError:
+    """The first line that is not JSON (DuckDB's message does not count blank lines)."""
+    if array:
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            line = getattr(err, "lineno", None)
+            return InputError(path, f"not valid JSON: {err}", row=line)
+        return InputError(path, f"cannot read the JSON array: {exc}")
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                return InputError(path, f"not valid JSON: {err}", row=number)
+    return InputError(path, f"cannot read the statements: {exc}")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "unknown"

@@ -1,0 +1,302 @@
+"""Bulk xAPI statements in DuckDB: parse a file columnar, check it in SQL, write it.
+
+A file of statements is read once into a temporary table of the columns the checks
+and ``xapi_statements`` need, the statement text and one ``bad`` flag: every check
+of :mod:`impactlens.store.xapi_checks` is a vectorised expression ORed in that one
+scan, and the messages are built only for the first failing statements. The write
+stores each statement's text as read (no re-serialising), continues ``seq`` (for a
+file of new ids straight from the line order, without a window or a join), fills
+``xapi_statement_refs`` with UNNEST and applies voiding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from impactlens.store.base import Store
+from impactlens.store.xapi_checks import CHECKS
+from impactlens.store.xapi_stage import WRITTEN, stage_sql, typed_source
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+STAGE = "_xapi_stage"
+
+# The columns two statements with one id must share to be the same statement.
+SAME = (
+    "actor_ifi",
+    "verb_id",
+    "object_type",
+    "object_id",
+    "registration",
+    "result_score_scaled",
+    "result_score_raw",
+    "result_success",
+    "result_completion",
+    "result_duration_s",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid statement: its position in the file (1-based), the field and why."""
+
+    index: int
+    field: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A statement id used for different content: by two statements of the file, or stored."""
+
+    index: int
+    statement_id: str
+    other_index: int | None = None
+
+
+@dataclass(frozen=True)
+class BulkCount:
+    """What a write did: statements in the file, inserted, already stored, targets voided."""
+
+    statements: int
+    inserted: int
+    unchanged: int
+    voided: int
+
+
+def connection(store: Store) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection behind a store (the bulk path needs DuckDB's JSON reader)."""
+    from impactlens.store.duckdb import DuckDBStore
+
+    if not isinstance(store, DuckDBStore):
+        raise NotImplementedError(f"bulk xAPI import needs the DuckDB engine, not {store.engine}")
+    return store._con
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A staged file: its statements, the reader of its raw JSON objects, which path read it."""
+
+    rows: int
+    objects: str
+    typed: bool
+    table: str
+
+
+def stage(store: Store, path: Path, *, array: bool, number: int = 0) -> Staged:
+    """Parse a JSON Lines file (or one JSON array) into the staging table.
+
+    The typed reader parses each statement straight into columns; a file with a value
+    of an unexpected shape (an actor that is a string, say) takes the slower JSON path,
+    whose checks then name it. Raises ``duckdb.Error`` when some line is not JSON.
+    Run it outside a transaction (a failed typed read would abort it); ``number``
+    keeps the staging tables of the files of one call apart.
+    """
+    con = connection(store)
+    t = f"{STAGE}{number}"
+    literal = "'" + str(path).replace("'", "''") + "'"
+    fmt = "array" if array else "newline_delimited"
+    objects = f"read_json_objects({literal}, format='{fmt}')"
+    any_bad = " OR ".join(f"({cond})" for _, _, cond in CHECKS)
+    narrow = (
+        f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT {', '.join(WRITTEN)}, "
+        f"({any_bad}) IS TRUE AS bad FROM {t}_src"
+    )
+    typed = True
+    try:
+        con.execute(stage_sql(typed_source(literal, fmt), t, typed=True))
+        con.execute(narrow)
+    except duckdb.Error:
+        typed = False
+        con.execute(stage_sql(objects, t, typed=False))
+        con.execute(narrow)
+    row = con.execute(f"SELECT count(*) FROM {t}").fetchone()
+    return Staged(int(row[0]) if row else 0, objects, typed, t)
+
+
+def problems(store: Store, staged: Staged, limit: int = 20) -> tuple[int, list[Problem]]:
+    """The invalid statements of the staging table: how many, and the first ``limit`` problems."""
+    con, t = connection(store), staged.table
+    row = con.execute(f"SELECT count(*) FROM {t} WHERE bad").fetchone()
+    bad = int(row[0]) if row else 0
+    if not bad:
+        return 0, []
+    cases = ", ".join(
+        f"CASE WHEN {cond} THEN {_lit(field + chr(31) + msg)} END" for field, msg, cond in CHECKS
+    )
+    rows = con.execute(
+        f"SELECT ln, unnest(found) FROM (SELECT ln, "
+        f"list_filter([{cases}], lambda x: x IS NOT NULL) "
+        f"AS found FROM {t}_src WHERE ln IN (SELECT ln FROM {t} WHERE bad ORDER BY ln "
+        f"LIMIT {limit})) ORDER BY ln"
+    ).fetchall()
+    found = [(int(ln), *text.partition(chr(31))[::2]) for ln, text in rows]
+    # by statement, each statement's problems in the order of the checks
+    merged = sorted(dict.fromkeys(found), key=lambda p: p[0])[:limit]
+    return bad, [Problem(ln, f, m) for ln, f, m in merged]
+
+
+def conflicts(store: Store, staged: Staged, limit: int = 5) -> list[Conflict]:
+    """Ids given to different statements within the file or against the stored ones."""
+    con, t = connection(store), staged.table
+    same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM b.{c}" for c in SAME)
+    # the statement's own timestamp must match; a missing one was set from `stored`
+    same_ts = "(a.ts_raw IS NULL OR a.ts = b.ts)"
+    inner = con.execute(
+        f"SELECT b.ln, a.statement_id, a.ln FROM {t} a JOIN {t} b "
+        f"ON a.statement_id = b.statement_id AND a.ln < b.ln "
+        f"WHERE NOT ({same} AND a.ts IS NOT DISTINCT FROM b.ts) ORDER BY b.ln LIMIT {limit}"
+    ).fetchall()
+    outer = con.execute(
+        f"SELECT a.ln, a.statement_id FROM {t} a JOIN xapi_statements b "
+        f"ON a.statement_id = b.statement_id "
+        f"WHERE NOT ({same} AND {same_ts.replace('b.ts', 'b.timestamp')}) "
+        f"ORDER BY a.ln LIMIT {limit}"
+    ).fetchall()
+    found = [Conflict(int(r[0]), r[1], int(r[2])) for r in inner]
+    found += [Conflict(int(r[0]), r[1]) for r in outer]
+    return sorted(found, key=lambda c: c.index)[:limit]
+
+
+def write(
+    store: Store, staged: Staged, *, stored: datetime, authority: str, authority_ifi: str
+) -> BulkCount:
+    """Insert the staged statements not stored yet; fill refs; apply voiding.
+
+    ``stored`` is the naive UTC time of this import; ``authority`` the Agent JSON
+    set on statements that have none (``authority_ifi`` its canonical IFI, for the
+    refs). Run it inside the store's transaction.
+    """
+    con, t = connection(store), staged.table
+    iso = stored.isoformat(timespec="milliseconds") + "Z"
+    row = con.execute("SELECT coalesce(max(seq), 0) FROM xapi_statements").fetchone()
+    first = int(row[0]) if row else 0
+    if _all_new(con, t):
+        # the common case (a new file): every statement is new and ln numbers them
+        # 1..n in file order already, so no window and no join
+        new = f"(SELECT {first} + ln AS seq, * FROM {t})"
+        inserted = staged.rows
+    else:
+        # the first occurrence of each id not stored yet, numbered in file order
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {t}_new AS "
+            f"SELECT {first} + row_number() OVER (ORDER BY ln) AS seq, ln FROM ("
+            f"SELECT ln, statement_id FROM {t} QUALIFY row_number() OVER (PARTITION BY "
+            f"statement_id ORDER BY ln) = 1) s ANTI JOIN xapi_statements x "
+            f"ON x.statement_id = s.statement_id"
+        )
+        new = f"({t}_new JOIN {t} USING (ln))"
+        row = con.execute(f"SELECT count(*) FROM {t}_new").fetchone()
+        inserted = int(row[0]) if row else 0
+    # The statement as stored: the file's text as is, with the properties the LRS
+    # sets put first (a JSON merge only where the file already had `stored`). The
+    # text is not re-serialised: key order and spacing stay the file's, and JSON
+    # readers see the same statement. ltrim drops the opening brace only, as a valid
+    # statement's next character is a quote or white space.
+    added = (
+        "'\"stored\":' || to_json($1::VARCHAR)"
+        " || CASE WHEN id_t IS NULL THEN ',\"id\":' || to_json(statement_id) ELSE '' END"
+        " || CASE WHEN ts_raw_t IS NULL THEN ',\"timestamp\":' || to_json($1::VARCHAR) ELSE '' END"
+        " || CASE WHEN version_t IS NULL THEN ',\"version\":\"1.0.0\"' ELSE '' END"
+        " || CASE WHEN auth_t IS NULL THEN ',\"authority\":' || $2 ELSE '' END"
+    )
+    spliced = (
+        f"CASE WHEN stored_raw_t IS NOT NULL THEN "
+        f"json_merge_patch(line, ('{{' || {added} || '}}')::JSON)::VARCHAR "
+        f"ELSE '{{' || {added} || ',' || ltrim(ltrim(line), '{{') END"
+    )
+    con.execute(
+        f"""
+        INSERT INTO xapi_statements BY NAME
+        SELECT seq, statement_id, $3::TIMESTAMP AS stored,
+            coalesce(ts, $3::TIMESTAMP) AS timestamp,
+            actor_ifi, verb_id, object_type, object_id, registration,
+            false AS voided,
+            CASE WHEN verb_id = '{VOIDED}' THEN object_id END AS voids,
+            result_score_scaled, result_score_raw, result_score_min, result_score_max,
+            result_success, result_completion, result_duration_s,
+            to_json(ctx_ids)::VARCHAR AS context_activities,
+            coalesce(version, '1.0.0') AS version,
+            {spliced} AS statement
+        FROM {new} s
+        """,
+        [iso, authority, stored],
+    )
+    con.execute(
+        f"""
+        INSERT INTO xapi_statement_refs BY NAME
+        WITH n AS (SELECT * FROM {new})
+        SELECT DISTINCT seq, kind, ref, related FROM (
+            SELECT seq, 'agent' AS kind, unnest(agents_main) AS ref, false AS related FROM n
+            UNION ALL SELECT seq, 'agent', unnest(agents_related), true FROM n
+            UNION ALL SELECT seq, 'agent', $1, true FROM n WHERE auth_t IS NULL
+            UNION ALL SELECT seq, 'activity', object_id, false FROM n
+                WHERE object_type = 'Activity'
+            UNION ALL SELECT seq, 'activity', unnest(list_concat(ctx_ids, sub_activities)), true
+                FROM n
+        ) r WHERE ref IS NOT NULL
+        """,
+        [authority_ifi],
+    )
+    voided = con.execute(
+        f"""
+        UPDATE xapi_statements SET voided = true
+        WHERE NOT voided AND verb_id IS DISTINCT FROM '{VOIDED}' AND statement_id IN (
+            SELECT voids FROM xapi_statements WHERE voids IS NOT NULL AND verb_id = '{VOIDED}')
+        """
+    ).fetchone()
+    statements = staged.rows
+    return BulkCount(
+        statements=statements,
+        inserted=inserted,
+        unchanged=statements - inserted,
+        voided=int(voided[0]) if voided else 0,
+    )
+
+
+def _all_new(con: duckdb.DuckDBPyConnection, t: str) -> bool:
+    """Whether no statement id of the staging table repeats or is stored already."""
+    row = con.execute(
+        f"SELECT (SELECT count(DISTINCT statement_id) FROM {t}) = (SELECT count(*) FROM {t}) "
+        f"AND NOT EXISTS (SELECT 1 FROM {t} s SEMI JOIN xapi_statements x "
+        f"ON x.statement_id = s.statement_id)"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def drop(store: Store, staged: Staged) -> None:
+    """Drop a file's staging tables."""
+    con, t = connection(store), staged.table
+    for suffix in ("", "_new"):
+        con.execute(f"DROP TABLE IF EXISTS {t}{suffix}")
+    con.execute(f"DROP VIEW IF EXISTS {t}_src")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def pull_cursor(store: Store, endpoint: str) -> str | None:
+    """The last ``stored`` a pull from ``endpoint`` copied (None: never pulled)."""
+    row = (
+        connection(store)
+        .execute(
+            "SELECT last_stored FROM xapi_pull_state WHERE endpoint = ? "
+            "ORDER BY pulled_at DESC LIMIT 1",
+            [endpoint],
+        )
+        .fetchone()
+    )
+    return str(row[0]) if row else None
+
+
+def save_pull_cursor(
+    store: Store, endpoint: str, last_stored: str, statements: int, at: datetime
+) -> None:
+    """Record where a pull from ``endpoint`` got to (append-only)."""
+    connection(store).execute(
+        "INSERT INTO xapi_pull_state VALUES (?, ?, ?, ?)", [endpoint, last_stored, statements, at]
+    )
