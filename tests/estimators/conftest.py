@@ -15,6 +15,7 @@ random (an unbalanced panel).
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -119,3 +120,38 @@ def simulate() -> Callable[..., KpiPanel]:
         return simulate_panel(seed, **kwargs)
 
     return build
+
+
+def prop99_panel() -> KpiPanel:
+    """California Proposition 99 (Abadie et al. 2010; Arkhangelsky et al. 2021, Table 1).
+
+    Per-capita cigarette packs of 39 states, 1970-2000, California treated from 1989,
+    read from the copy the ``causalpy`` package ships (installed as test data only;
+    never imported, its modelling dependencies are absent).
+    """
+    path = importlib.metadata.distribution("causalpy").locate_file(
+        "causalpy/data/california_prop99.csv"
+    )
+    wide = pd.read_csv(str(path))
+    long = wide.melt(id_vars="Year", var_name="unit_id", value_name="value")
+    long["period"] = pd.to_datetime(long["Year"].astype(str) + "-01-01")
+    long["weight"] = 1.0
+    cells = long.sort_values(["unit_id", "period"])[["unit_id", "period", "value", "weight"]]
+    states = sorted(wide.columns.drop("Year"))
+    units = pd.DataFrame(
+        {
+            "unit_id": states,
+            "group": ["treated" if s == "California" else "comparison" for s in states],
+            "first_period": [
+                pd.Timestamp("1989-01-01") if s == "California" else pd.NaT for s in states
+            ],
+            "cluster": states,
+        }
+    )
+    return KpiPanel("packs_per_capita", "team", cells.reset_index(drop=True), units, seed=1)
+
+
+@pytest.fixture(scope="session")
+def prop99() -> KpiPanel:
+    """The Proposition 99 panel, as a fixture."""
+    return prop99_panel()

@@ -12,6 +12,7 @@ from impactlens.estimators.matched_did import WeightedDiffInDiff
 from impactlens.estimators.randomised import RandomisedAncova
 from impactlens.estimators.registry import ESTIMATORS, choose
 from impactlens.estimators.staggered import CallawaySantAnna
+from impactlens.estimators.synthetic import SyntheticDiffInDiff
 
 Simulate = Callable[..., KpiPanel]
 
@@ -28,7 +29,7 @@ def test_registry_names() -> None:
         ({}, "auto", WeightedDiffInDiff, "propensity"),
         ({}, "matched", WeightedDiffInDiff, "propensity"),
         ({}, "staggered", CallawaySantAnna, "Callaway & Sant'Anna 2021"),
-        ({}, "synthetic", WeightedDiffInDiff, "not available yet"),
+        ({}, "synthetic", SyntheticDiffInDiff, "synthetic difference-in-differences"),
         ({}, "randomised", WeightedDiffInDiff, "no participation row carries an arm"),
         ({}, "none", BeforeAfter, "no comparison group"),
         ({"randomised": True}, "auto", RandomisedAncova, "at random"),

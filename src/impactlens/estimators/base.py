@@ -89,9 +89,14 @@ class Estimate:
         if self.effect is None:
             return f"{self.kpi}: no estimate ({self.method}); " + "; ".join(self.notes)
         p = "n/a" if self.p_value is None else f"{self.p_value:.3g}"
+        # an effect without a standard error (e.g. one trained unit) has no interval
+        ci = (
+            "no interval"
+            if self.ci_low is None or self.ci_high is None
+            else f"95% CI {self.ci_low:+.4g} to {self.ci_high:+.4g}"
+        )
         return (
-            f"{self.kpi}: effect {self.effect:+.4g} (95% CI {self.ci_low:+.4g} to "
-            f"{self.ci_high:+.4g}, p = {p}) by {self.method}; "
+            f"{self.kpi}: effect {self.effect:+.4g} ({ci}, p = {p}) by {self.method}; "
             f"{self.n_treated} trained vs {self.n_comparison} comparison units"
         )
 

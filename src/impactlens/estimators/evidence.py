@@ -17,11 +17,12 @@ MAX_TRIMMED = 0.05
 def grade(est: Estimate) -> tuple[Grade, list[str]]:
     """The evidence grade of ``est`` and every check behind it, in plain words.
 
-    none: fewer than 5 units in a group, no pre- or post-period, or no estimate;
-    strong: randomised, or a comparison group passing all four checks (at least 2
-    pre-periods, pre-trend p > 0.05, largest |SMD| after weighting < 0.1, at most
-    5% trimmed); moderate: a comparison group failing or unable to run a check;
-    weak: no comparison group.
+    none: fewer than 5 units in a group, no pre- or post-period, no estimate, or a
+    KPI that does not vary (standard error 0); strong: randomised (unless
+    randomisation inference has too few assignments to bound the effect: moderate),
+    or a comparison group passing all four checks (at least 2 pre-periods, pre-trend
+    p > 0.05, largest |SMD| after weighting < 0.1, at most 5% trimmed); moderate: a
+    comparison group failing or unable to run a check; weak: no comparison group.
 
     Examples:
         >>> est = Estimate("k", "m", 1.0, 0.5, 1.5, 0.01, 0.25, 40, 0, has_comparison=False,
@@ -49,6 +50,14 @@ def grade(est: Estimate) -> tuple[Grade, list[str]]:
         reasons.append("no estimate could be computed: " + "; ".join(est.notes))
     if not (sizes_ok and periods_ok) or est.effect is None:
         return "none", reasons
+    if est.se is not None and est.se <= 0:
+        # A constant KPI (e.g. all zeros) gives effect 0 with a zero-width interval:
+        # a number that looks exact but carries no information either way.
+        reasons.append(
+            "the KPI does not vary in the compared cells (standard error 0): the estimate "
+            "and its zero-width interval carry no evidence either way"
+        )
+        return "none", reasons
 
     if est.randomised:
         clusters = est.diagnostics.get("n_clusters")
@@ -58,6 +67,14 @@ def grade(est: Estimate) -> tuple[Grade, list[str]]:
         reasons.append(f"randomised by {level}{count}")
         if est.pretrend_p is not None:
             reasons.append(f"pre-trend test p = {est.pretrend_p:.2g} (for information)")
+        ri = est.diagnostics.get("randomisation_inference")
+        if isinstance(ri, dict) and ri.get("ci_low") is None and ri.get("n_assignments"):
+            # e.g. one treated team: re-drawing the arms cannot reject any effect at 95%
+            reasons.append(
+                f"randomisation inference failed: only {ri['n_assignments']:,} possible "
+                "assignments, too few to rule out any effect at 95%"
+            )
+            return "moderate", reasons
         return "strong", reasons
     if not est.has_comparison:
         reasons.append("no comparison group: trend projection of the trained units only")

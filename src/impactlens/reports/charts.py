@@ -230,6 +230,81 @@ def event_study_chart(kpi: KpiResult) -> dict[str, Any]:
     return finish_spec(chart.properties(width=WIDTH, height=HEIGHT))
 
 
+SYNTHETIC = "Synthetic comparison"
+
+
+def synthetic_chart(kpi: KpiResult) -> dict[str, Any]:
+    """Trained units vs their synthetic comparison over time, the launch marked.
+
+    Reads ``synthetic_path`` (period, actual, synthetic) and ``synthetic_launch`` from
+    the diagnostics of a synthetic control or synthetic DiD estimate.
+
+    Examples:
+        >>> k = KpiResult(kpi="sales", direction="increase", effect=None, ci_low=None,
+        ...     ci_high=None, p_value=None, relative_effect=None, method="", n_treated=1,
+        ...     n_comparison=9, evidence="none", evidence_reasons=[], target_met=None,
+        ...     diagnostics={"synthetic_launch": "2025-02-28", "synthetic_path": [
+        ...         {"period": "2025-01-31", "actual": 3.0, "synthetic": 3.1}]})
+        >>> synthetic_chart(k)["layer"][0]["mark"]["type"]
+        'line'
+    """
+    label = kpi_label(kpi.kpi)
+    path = kpi.diagnostics.get("synthetic_path") or []
+    rows = [
+        {"period": p["period"], "group": g, "mean": p[key]}
+        for p in path
+        for g, key in ((TRAINED, "actual"), (SYNTHETIC, "synthetic"))
+        if p.get(key) is not None
+    ]
+    if not rows:
+        return empty_chart(f"No synthetic comparison for {label}")
+    units = unit_noun(kpi, kpi.n_treated)
+    if excludes_zero(kpi) and kpi.effect is not None:
+        verb = "fell" if kpi.effect < 0 else "rose"
+        their = "its" if kpi.n_treated == 1 else "their"
+        text = f"{label} {verb} after launch for the trained {units} against {their} synthetic twin"
+    else:
+        text = f"After launch the trained {units} tracked the synthetic comparison"
+    donors = kpi.diagnostics.get("n_donors")
+    blend = f"a blend of {donors} untrained {unit_noun(kpi)}" if donors else "a blend"
+    sub = f"Synthetic comparison: {blend} fitted before launch; dotted line: launch; {_better(kpi)}"
+    groups = [TRAINED, SYNTHETIC]
+    legend = alt.Legend(title=None, symbolStrokeWidth=2, symbolSize=80)
+    x = alt.X("period:T", title="Period (end date)")
+    y = alt.Y("mean:Q", title=f"{label} ({_better(kpi)})", scale=alt.Scale(zero=False))
+    colour = alt.Color(
+        "group:N", scale=alt.Scale(domain=groups, range=COLOUR_SCALE.range), legend=legend
+    )
+    dash = alt.StrokeDash(
+        "group:N", scale=alt.Scale(domain=groups, range=DASH_SCALE.range), legend=legend
+    )
+    base = alt.Chart(alt.Data(values=rows))
+    layers: list[Any] = [
+        base.mark_line(strokeWidth=2).encode(
+            x=x,
+            y=y,
+            color=colour,
+            strokeDash=dash,
+            tooltip=[
+                alt.Tooltip("group:N"),
+                alt.Tooltip("period:T"),
+                alt.Tooltip("mean:Q", format=".3~f"),
+            ],
+        )
+    ]
+    launch = kpi.diagnostics.get("synthetic_launch")
+    if launch:
+        mark = alt.Chart(alt.Data(values=[{"period": launch, "label": "launch"}]))
+        layers.append(mark.mark_rule(color=NEUTRAL, strokeDash=[2, 2]).encode(x="period:T"))
+        layers.append(
+            mark.mark_text(
+                align="left", dx=4, dy=-4, color=NEUTRAL, baseline="top", fontSize=11
+            ).encode(x="period:T", text="label:N", y=alt.value(0))
+        )
+    chart = alt.layer(*layers, title=chart_title(text, sub)).properties(width=WIDTH, height=HEIGHT)
+    return finish_spec(chart)
+
+
 def balance_chart(kpi: KpiResult) -> dict[str, Any]:
     """Absolute standardised mean differences before and after weighting, 0.1 marked."""
     rows: list[dict[str, Any]] = []

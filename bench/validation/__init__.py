@@ -1,0 +1,1 @@
+"""The validation study: simulated KPI panels with planted effects, across scenarios."""
