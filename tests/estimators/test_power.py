@@ -49,3 +49,30 @@ def test_needed_units_is_the_smallest_count() -> None:
 def test_rejects_bad_share() -> None:
     with pytest.raises(ValueError, match="share must be between 0 and 1"):
         mde_people(1.0, 0.0, 1.0, 100)
+
+
+def test_power_at_matches_statsmodels_for_people() -> None:
+    from impactlens.estimators.power import power_at
+
+    # se of a difference in means with n1 = n2 = 200 and sd 1: sqrt(2 / 200)
+    se = math.sqrt(2 / 200)
+    expected = NormalIndPower().power(effect_size=0.25, nobs1=200, alpha=0.05, ratio=1.0)
+    assert power_at(0.25, se) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("alpha", "power", "share", "message"),
+    [
+        (0.05, 0.05, 0.5, r"power \(0.05\) must be above alpha \(0.05\)"),
+        (0.0, 0.8, 0.5, "alpha must be between 0 and 1"),
+        (0.05, 1.0, 0.5, "power must be between 0 and 1"),
+        (0.05, 0.8, 1.0, "share must be between 0 and 1"),
+    ],
+)
+def test_check_design_refuses_impossible_targets(
+    alpha: float, power: float, share: float, message: str
+) -> None:
+    from impactlens.estimators.power import check_design
+
+    with pytest.raises(ValueError, match=message):
+        check_design(alpha, power, share)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from impactlens.domain.errors import PlanError
+from impactlens.domain.pilot import PilotSection
 
 Rung = Literal["assigned", "enrolled", "completed"]
 ComparisonMethod = Literal["auto", "randomised", "matched", "staggered", "synthetic", "none"]
@@ -118,6 +119,7 @@ class ImpactPlan(_Strict):
     comparison: Comparison = Field(default_factory=Comparison)
     roi: RoiSettings = Field(default_factory=RoiSettings)
     privacy: PlanPrivacy = Field(default_factory=PlanPrivacy)
+    pilot: PilotSection | None = None  # a randomised pilot's design and stop/scale rules
 
     @field_validator("program")
     @classmethod

@@ -98,3 +98,42 @@ def needed_units(
     while mde(n) > target:
         n += 1
     return n
+
+
+def check_design(alpha: float, power: float, share: float = 0.5) -> None:
+    """Refuse design targets no pilot can meet, with a message a user can act on.
+
+    Examples:
+        >>> try:
+        ...     check_design(0.05, 0.04)
+        ... except ValueError as exc:
+        ...     print(str(exc)[:44])
+        power (0.04) must be above alpha (0.05): a t
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1 (exclusive), got {alpha}")
+    if not 0 < power < 1:
+        raise ValueError(f"power must be between 0 and 1 (exclusive), got {power}")
+    if power <= alpha:
+        raise ValueError(
+            f"power ({power:g}) must be above alpha ({alpha:g}): a test must find a real "
+            "effect more often than it cries wolf"
+        )
+    if not 0 < share < 1:
+        raise ValueError(f"share must be between 0 and 1 (exclusive), got {share}")
+
+
+def power_at(effect: float, se: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided z test with standard error ``se`` when the true effect is ``effect``.
+
+    Both tails count: P(Z > z(1 - alpha/2) - d) + P(Z < -z(1 - alpha/2) - d), d = |effect|/se.
+
+    Examples:
+        >>> round(power_at(2.8016, 1.0), 3)
+        0.8
+    """
+    if se <= 0 or not math.isfinite(se):
+        raise ValueError(f"se must be a positive number, got {se}")
+    z = float(special.ndtri(1 - alpha / 2))
+    d = abs(effect) / se
+    return float(special.ndtr(d - z) + special.ndtr(-d - z))

@@ -25,6 +25,7 @@ from impactlens.reports.format import (
     unit_noun,
     verdict_sentence,
 )
+from impactlens.reports.pilot_context import pilot_block, plan_changes
 from impactlens.reports.tables import Table, mapping_table, records_table
 from impactlens.reports.tables import header as header_text
 
@@ -325,9 +326,15 @@ def kpi_detail(kpi: KpiResult, result: AnalysisResult) -> dict[str, Any]:
         "n": f"{kpi.n_treated:,} trained, {kpi.n_comparison:,} comparison {unit_noun(kpi)}",
         "trend_svg": _svg(charts.kpi_trend_chart(kpi, _launch(kpi, result))),
         "event_svg": _svg(charts.event_study_chart(kpi)),
+        "synthetic_svg": (
+            _svg(charts.synthetic_chart(kpi)) if kpi.diagnostics.get("synthetic_path") else None
+        ),
         "balance_svg": _svg(charts.balance_chart(kpi)) if kpi.balance else None,
         "balance": records_table(balance, "Trained vs comparison, before and after weighting"),
-        "diagnostics": mapping_table(kpi.diagnostics, "Diagnostics"),
+        # the synthetic path is drawn as a chart, not listed
+        "diagnostics": mapping_table(
+            {k: v for k, v in kpi.diagnostics.items() if k != "synthetic_path"}, "Diagnostics"
+        ),
     }
 
 
@@ -384,4 +391,6 @@ def report_context(result: AnalysisResult) -> dict[str, Any]:
         "quality": data_quality(result),
         "warnings": result.warnings,
         "provenance": result.provenance,
+        "pilot": pilot_block(result),
+        "plan_changes": plan_changes(result),
     }
