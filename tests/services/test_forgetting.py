@@ -122,7 +122,7 @@ def test_forget_by_person_id_and_by_email_erases_them_everywhere(ws: Workspace) 
     assert first.person == p01
     assert first.removed == {
         "people": 1,
-        "identities": 2,  # email and lms_account
+        "identities": 3,  # email, lms_account and the e-mail's xAPI mbox_sha1sum
         "participation": 1,
         "activity": 2,
         "assessments": 1,
@@ -132,7 +132,7 @@ def test_forget_by_person_id_and_by_email_erases_them_everywhere(ws: Workspace) 
     assert first.cleared == {"people.manager_id": 5}
     second = forget_person(ws, " p03@X.ORG ", by="email")
     assert second.person == p03 and second.removed["participation"] == 1
-    assert second.removed["kpis"] == 6 and second.removed["identities"] == 2
+    assert second.removed["kpis"] == 6 and second.removed["identities"] == 3
 
     after = _snapshot(ws)
     gone = {p01, p03}
@@ -192,3 +192,136 @@ def test_an_unknown_lookup_column_is_refused(ws: Workspace) -> None:
         forget_person(ws, "123", by="phone")
     with pytest.raises(ImpactLensError, match="give the person's identifier"):
         forget_person(ws, "  ")
+
+
+def _statement(sid: str, seq: int, actor: dict, instructor: dict | None = None) -> dict:
+    doc: dict = {
+        "id": sid,
+        "actor": actor,
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+        "object": {"id": "http://x.org/a1", "objectType": "Activity"},
+    }
+    if instructor:
+        doc["context"] = {"instructor": instructor}
+    return doc
+
+
+def _ifi(agent: dict) -> str:
+    if "account" in agent:
+        return f"account:{agent['account']['homePage']}|{agent['account']['name']}"
+    key = next(k for k in ("mbox", "mbox_sha1sum") if k in agent)
+    return f"{key}:{agent[key]}"
+
+
+def _insert_statements(ws: Workspace, docs: list[dict]) -> None:
+    import json
+
+    import pyarrow as pa
+
+    with ws.store() as store:
+        for table in ("xapi_statements", "xapi_statement_refs"):
+            schema = store.table(table).schema().to_pyarrow()
+            if table == "xapi_statements":
+                rows = [
+                    {
+                        "seq": i,
+                        "statement_id": d["id"],
+                        "actor_ifi": _ifi(d["actor"]),
+                        "object_id": d["object"]["id"],
+                        "statement": json.dumps(d),
+                    }
+                    for i, d in enumerate(docs)
+                ]
+            else:
+                rows = [
+                    {"seq": i, "kind": "agent", "ref": _ifi(d["actor"]), "related": False}
+                    for i, d in enumerate(docs)
+                ]
+                rows += [
+                    {
+                        "seq": i,
+                        "kind": "agent",
+                        "ref": _ifi(d["context"]["instructor"]),
+                        "related": True,
+                    }
+                    for i, d in enumerate(docs)
+                    if "context" in d
+                ]
+            full = [{c: r.get(c) for c in schema.names} for r in rows]
+            store.table(table).get_backend().insert(
+                table, pa.Table.from_pylist(full, schema=schema)
+            )
+
+
+def _statements(ws: Workspace) -> tuple[list[dict], list[dict]]:
+    with ws.store(read_only=True) as store:
+        st = store.table("xapi_statements").order_by("seq").to_pyarrow().to_pylist()
+        refs = store.table("xapi_statement_refs").order_by(["seq", "ref"]).to_pyarrow().to_pylist()
+    return st, refs
+
+
+def test_forget_replaces_the_persons_xapi_agent_by_a_tombstone(ws: Workspace) -> None:
+    import hashlib
+    import json
+
+    p02_sum = hashlib.sha1(b"mailto:p02@x.org").hexdigest()
+    docs = [
+        _statement("s0", 0, {"mbox": "mailto:P01@X.org"}),  # case differs from the import
+        _statement("s1", 1, {"account": {"homePage": "https://lms.x.org", "name": "lms-p01"}}),
+        _statement("s2", 2, {"mbox": "mailto:p04@x.org"}, instructor={"mbox": "mailto:p01@x.org"}),
+        _statement("s3", 3, {"mbox_sha1sum": p02_sum}),
+        _statement("s4", 4, {"mbox": "mailto:p05@x.org"}),
+    ]
+    _insert_statements(ws, docs)
+    before, _ = _statements(ws)
+
+    gone = forget_person(ws, "P01")
+    assert gone.tombstoned == {"xapi_statements": 3, "xapi_statement_refs": 3}
+    after, refs = _statements(ws)
+    stones = {json.loads(r["statement"])["actor"]["account"]["name"] for r in after[:2]}
+    assert len(stones) == 1  # one random tombstone per erasure
+    dead = f"account:urn:impactlens:forgotten|{stones.pop()}"
+    assert [r["actor_ifi"] for r in after] == [
+        dead,
+        dead,
+        "mbox:mailto:p04@x.org",
+        f"mbox_sha1sum:{p02_sum}",
+        "mbox:mailto:p05@x.org",
+    ]
+    first = json.loads(after[0]["statement"])
+    assert first["actor"] == {
+        "objectType": "Agent",
+        "account": {"homePage": "urn:impactlens:forgotten", "name": dead.rpartition("|")[2]},
+    }
+    assert first["verb"] == docs[0]["verb"] and first["id"] == "s0"
+    third = json.loads(after[2]["statement"])
+    assert third["actor"] == {"mbox": "mailto:p04@x.org"}
+    assert third["context"]["instructor"]["account"]["homePage"] == "urn:impactlens:forgotten"
+    assert after[3:] == before[3:]
+    assert not any("p01" in r["ref"].lower() for r in refs)
+    assert sum(r["ref"] == dead for r in refs) == 3
+    assert "p01@" not in json.dumps(after).lower() and "lms-p01" not in json.dumps(after)
+
+    # a hashed mbox is matched from the raw e-mail the operator gives
+    second = forget_person(ws, "p02@x.org", by="email")
+    assert second.tombstoned == {"xapi_statements": 1, "xapi_statement_refs": 1}
+    assert _statements(ws)[0][3]["actor_ifi"].startswith("account:urn:impactlens:forgotten|")
+
+
+def test_a_failed_forget_leaves_statements_untouched(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from impactlens.services import forgetting
+
+    _insert_statements(ws, [_statement("s0", 0, {"mbox": "mailto:p01@x.org"})])
+    before = _statements(ws)
+    people = _snapshot(ws)["people"]
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(forgetting, "_audit", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        forget_person(ws, "P01")
+    assert _statements(ws) == before
+    pd.testing.assert_frame_equal(_snapshot(ws)["people"], people)

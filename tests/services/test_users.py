@@ -72,3 +72,25 @@ def test_add_user_through_the_workspace(tmp_path: Path) -> None:
     assert set(new.to_dict()) == {"name", "password", "token"}
     with ws.store(read_only=True) as store:
         assert Accounts(store).by_token(new.token) == User("eve", "viewer")
+
+
+def test_deactivated_users_and_revoked_tokens_stay_refused_after_a_reload(store: Store) -> None:
+    accounts = Accounts(store)
+    ann, bob = accounts.add("ann", "admin"), accounts.add("bob", "viewer")
+    sid = accounts.start_session(User("bob", "viewer"))
+    [ann_token] = [t for t in accounts.tokens() if t["name"] == "ann"]
+    assert ann_token["id"] == secret_hash(ann.token)[:12]
+    assert accounts.revoke_token(ann_token["id"].upper()) == "ann"
+    assert accounts.by_token(ann.token) is None
+    assert accounts.deactivate("bob", by="ann") == 1
+    assert accounts.by_session(sid) is None and accounts.by_token(bob.token) is None
+    again = Accounts(store)
+    assert again.by_token(ann.token) is None and again.by_token(bob.token) is None
+    assert again.by_session(sid) is None and again.users() == [User("ann", "admin")]
+    assert again.tokens() == []
+    # a re-added name gets new secrets; the old token stays dead
+    fresh = again.add("bob", "viewer")
+    assert again.by_token(fresh.token) == User("bob", "viewer")
+    assert again.by_token(bob.token) is None
+    with pytest.raises(ImpactLensError, match=r"^no live API token with id 'abc'$"):
+        again.revoke_token("abc")

@@ -76,3 +76,52 @@ def test_too_large_upload_gets_413(small) -> None:
     assert got.status_code == 413
     assert "larger than the upload limit" in got.json()["detail"]
     assert client.get("/data.json").json()["imports"] == []
+
+
+def test_form_upload_errors_show_in_place_on_the_data_page(small) -> None:
+    client, _ = small
+    token = csrf_in(client.get("/data").text)
+    bad = b"program,item,amount\ncustomer-care,venue,1200\ncustomer-care,trainer,lots\n"
+    got = client.post(
+        "/data/imports",
+        data={"kind": "costs", "csrf_token": token},
+        files={"file": ("my costs.csv", bad)},
+        follow_redirects=False,
+    )
+    assert got.status_code == 400
+    assert '<p class="flag" role="alert" id="upload-error">' in got.text
+    assert "my_costs.csv, row 3, column &#39;amount&#39;: not a number: &#39;lots&#39;" in got.text
+    assert "<option selected>costs</option>" in got.text  # the form keeps its choice
+    assert 'aria-describedby="upload-error"' in got.text and "<h1>Data</h1>" in got.text
+    assert client.get("/data.json").json()["imports"] == []
+    big = client.post(
+        "/data/imports",
+        data={"kind": "costs", "csrf_token": csrf_in(got.text)},
+        files={"file": ("costs.csv", COSTS + b"customer-care,x,1\n" * 100)},
+    )
+    # a body over the limit is refused before it is read: the error page says why
+    assert big.status_code == 413 and "larger than the upload limit" in big.text
+
+
+def test_an_upload_applies_the_retention_setting(tmp_path: Path) -> None:
+    init_workspace(tmp_path / "ws", "customer-care")
+    toml = tmp_path / "ws" / "impactlens.toml"
+    toml.write_text(toml.read_text().replace("# retention_months = 36", "retention_months = 6"))
+    app = create_app(tmp_path / "ws")
+    board = app.state.dashboard
+    with board.ws.store():
+        analyst = board.accounts.add("ana", "analyst")
+    client = TestClient(app)
+    old = b"person_id,asset_id,verb,timestamp\nE1,a1,completed,2020-01-05T10:00:00\n"
+    got = client.post(
+        "/api/imports/activity",
+        headers={"Authorization": f"Bearer {analyst.token}"},
+        files={"file": ("activity.csv", old)},
+    )
+    assert got.status_code == 200, got.text
+    assert got.json()["rows"] == 1 and got.json()["expired"] == 1
+    with board.ws.store() as store:
+        assert store.table("activity").count().to_pyarrow().as_py() == 0
+        audit = store.table("audit_log").to_pyarrow().to_pylist()
+    assert any(a["action"] == "expire" and a["user"] == "ana" for a in audit)
+    board.close()

@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from scipy import special
 
 from impactlens.domain.plan import ImpactPlan
+from impactlens.metrics.expired import Expired, expired_totals, pooled_mean
 from impactlens.metrics.operational import (
     NOT_SET,
     program_participants,
@@ -161,8 +162,11 @@ def _survey_confidence(surv: ir.Table) -> tuple[float | None, int]:
     return (rounded(row["change"], 3) if n else None), n
 
 
-def _application(surv: ir.Table) -> dict[str, Any]:
-    """Applying share, scrap learning and the participants' own contribution estimates."""
+def _application(surv: ir.Table, gone: Expired | None = None) -> dict[str, Any]:
+    """Applying share, scrap learning and the participants' own contribution estimates.
+
+    ``gone``: the expired answers' totals, pooled into the shares and means.
+    """
     app = surv.filter(surv.level == "application")
     q = app.question_id.strip().lower()
     word = app.response.strip().lower()
@@ -193,18 +197,30 @@ def _application(surv: ir.Table) -> dict[str, Any]:
     )
     per = per.filter(per.c.notnull() & per.k.notnull())
     adj = per.aggregate(share=(per.c * per.k / 10000).mean(), n=per.count()).to_pandas().iloc[0]
-    share = rounded(row["applying"], 4)
+    means = {
+        name: pooled_mean(row[name], int(row[f"{name}_n"]), 0.0, 0, 12)
+        for name in ("applying", "contrib", "conf")
+    }
+    if gone is not None:
+        for name, question in (
+            ("applying", "applied"),
+            ("contrib", "contribution_pct"),
+            ("conf", "confidence_pct"),
+        ):
+            extra = gone.answered("application", question)
+            means[name] = pooled_mean(row[name], int(row[f"{name}_n"]), *extra, 12)
+    share = rounded(means["applying"][0], 4)
     return {
         "applying_share": share,
-        "applying_n": int(row["applying_n"]),
+        "applying_n": means["applying"][1],
         # scrap learning = 1 - share applying (methods.md)
         "scrap_learning": None if share is None else round(1 - share, 4),
         "participant_estimates": {
             "method": PARTICIPANT_ESTIMATE_LABEL,
-            "contribution_pct_mean": rounded(row["contrib"], 2),
-            "contribution_n": int(row["contrib_n"]),
-            "confidence_pct_mean": rounded(row["conf"], 2),
-            "confidence_n": int(row["conf_n"]),
+            "contribution_pct_mean": rounded(means["contrib"][0], 2),
+            "contribution_n": means["contrib"][1],
+            "confidence_pct_mean": rounded(means["conf"][0], 2),
+            "confidence_n": means["conf"][1],
             "adjusted_share_mean": rounded(adj["share"], 4) if int(adj["n"]) else None,
             "adjusted_n": int(adj["n"]),
         },
@@ -273,6 +289,13 @@ def learner_metrics(
     by_persona = (
         _by_persona(pairs, tables["people"], plan, skills, min_group_size) if plan.personas else []
     )
+    gone = expired_totals(tables, plan)
+    warnings = []
+    if gone is not None and (gone.assessments or gone.answers):
+        # pairs and per-person shares need each person's rows: totals cannot rebuild them
+        warnings.append(
+            gone.warning("learner gain, confidence change and the adjusted participant share count")
+        )
     return {
         # a skill measured on fewer people than the threshold is hidden like any small group
         "skills": suppress_groups(skills, "n", min_group_size, total=None),
@@ -282,7 +305,8 @@ def learner_metrics(
         "confidence_change": conf_change,
         "confidence_change_n": conf_n,
         "confidence_source": source,
-        **_application(surv),
+        **_application(surv, gone),
         "by_persona": by_persona,
         "mean_gain": rounded(overall["gain"], 3),
+        "warnings": warnings,
     }

@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 
 from impactlens.domain.plan import ImpactPlan
+from impactlens.metrics.expired import expired_totals, pooled_mean
 from impactlens.metrics.exposure import RUNG_LEVEL
 from impactlens.metrics.privacy import suppress_groups
 
@@ -251,6 +252,24 @@ def operational_metrics(
     )
 
     hours = (rounded(act_row["minutes"], 6) or 0.0) / 60
+    per_learner = ratio(hours, act_row["learners"], 2)
+    rows, assets = _count(act_row["rows"]), _count(act_row["assets"])
+    sat = rounded(surv_row["sat"], 3), _count(surv_row["sat_n"])
+    rel = rounded(surv_row["rel"], 3), _count(surv_row["rel_n"])
+    # the retention setting's totals of expired rows add back into the sums and means
+    if (gone := expired_totals(tables, plan)) is not None and (gone.activity or gone.answers):
+        rows, hours = rows + gone.activity_rows, hours + gone.minutes / 60
+        if gone.assets:
+            held = act.select("asset_id").distinct().to_pyarrow().column(0).to_pylist()
+            assets = len(gone.assets | {a for a in held if a is not None})
+        sat = pooled_mean(surv_row["sat"], sat[1], *gone.answered("reaction"), 3)
+        rel = pooled_mean(surv_row["rel"], rel[1], *gone.answered("relevance"), 3)
+        warnings.append(
+            gone.warning(
+                "active learners, hours per learner, respondents, response rate and the "
+                "persona and segment breakdowns count"
+            )
+        )
     total = core["n"]
     return {
         "eligible": _count(elig_row["n"]),
@@ -263,13 +282,13 @@ def operational_metrics(
         "completion_rate": core["completion_rate"],
         "learning_hours": rounded(hours, 2),
         "active_learners": _count(act_row["learners"]),
-        "hours_per_learner": ratio(hours, act_row["learners"], 2),
-        "activity_rows": _count(act_row["rows"]),
-        "assets_used": _count(act_row["assets"]),
-        "satisfaction_mean": rounded(surv_row["sat"], 3),
-        "satisfaction_n": _count(surv_row["sat_n"]),
-        "relevance_mean": rounded(surv_row["rel"], 3),
-        "relevance_n": _count(surv_row["rel_n"]),
+        "hours_per_learner": per_learner,
+        "activity_rows": rows,
+        "assets_used": assets,
+        "satisfaction_mean": sat[0],
+        "satisfaction_n": sat[1],
+        "relevance_mean": rel[0],
+        "relevance_n": rel[1],
         "respondents": _count(overall["respondents"]),
         "anonymous_responses": _count(surv_row["anonymous"]),
         "response_rate": core["response_rate"],

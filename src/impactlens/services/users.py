@@ -119,8 +119,10 @@ class Accounts:
         for row in self._rows("users", "changed_at"):
             self._users[row["name"]] = (row["role"], row["password_hash"], bool(row["active"]))
         self._tokens: dict[str, str | None] = {}
+        self._issued: dict[str, datetime] = {}  # when each token was first created
         for row in self._rows("api_tokens", "created_at"):
             self._tokens[row["token_hash"]] = None if row["revoked_at"] else row["name"]
+            self._issued.setdefault(row["token_hash"], row["created_at"])
         self._sessions: dict[str, tuple[str, datetime] | None] = {}
         for row in self._rows("sessions", "created_at"):
             live = row["ended_at"] is None
@@ -164,7 +166,57 @@ class Accounts:
             )
         self._users[name] = (role, digest, True)
         self._tokens[secret_hash(token)] = name
+        self._issued[secret_hash(token)] = now
         return NewUser(name=name, role=role, password=password, token=token)
+
+    def deactivate(self, name: str, *, by: str) -> int:
+        """Stop ``name`` signing in now: their sessions end and tokens are revoked.
+
+        Returns how many tokens were revoked. Revoking the tokens too means that
+        re-adding the name later (a new password and token) cannot revive old ones.
+        """
+        entry = self._users.get(name)
+        if entry is None or not entry[2]:
+            raise ImpactLensError(f"no active user {name!r}")
+        if name == by:
+            raise ImpactLensError("you cannot deactivate yourself; ask another admin")
+        role, digest, _ = entry
+        now = _now()
+        live = [h for h, owner in self._tokens.items() if owner == name]
+        sessions = [h for h, s in self._sessions.items() if s is not None and s[0] == name]
+        with self._store.transaction():
+            row = {"name": name, "role": role, "password_hash": digest, "active": False}
+            _insert(self._store, "users", {**row, "changed_at": now, "changed_by": by})
+            for token_hash in live:
+                self._revoke_row(token_hash, name, now)
+            for key in sessions:
+                self._end_row(key, now)
+        self._users[name] = (role, digest, False)
+        return len(live)
+
+    # -- API tokens ------------------------------------------------------------
+    def tokens(self) -> list[dict[str, str]]:
+        """Live tokens: ``id`` (first 12 hex digits of the stored hash), owner, created (UTC)."""
+        return [
+            {"id": h[:12], "name": owner, "created_at": self._issued[h].isoformat(sep=" ")[:19]}
+            for h, owner in sorted(self._tokens.items(), key=lambda kv: self._issued[kv[0]])
+            if owner is not None and self._user(owner) is not None
+        ]
+
+    def revoke_token(self, token_id: str) -> str:
+        """Revoke the live token whose id (hash prefix) is ``token_id``; return its owner."""
+        token_id = token_id.strip().lower()
+        found = [h for h, o in self._tokens.items() if o is not None and h.startswith(token_id)]
+        if len(token_id) < 8 or len(found) != 1:
+            raise ImpactLensError(f"no live API token with id {token_id!r}")
+        owner = self._tokens[found[0]] or ""
+        self._revoke_row(found[0], owner, _now())
+        return owner
+
+    def _revoke_row(self, token_hash: str, owner: str, now: datetime) -> None:
+        row = {"token_hash": token_hash, "name": owner, "created_at": now, "revoked_at": now}
+        _insert(self._store, "api_tokens", row)
+        self._tokens[token_hash] = None
 
     def users(self) -> list[User]:
         """Active users, by name."""
@@ -220,21 +272,14 @@ class Accounts:
     def end_session(self, sid: str) -> None:
         """Log out: the session id stops working now."""
         key = secret_hash(sid)
-        entry = self._sessions.get(key)
-        if entry is None:
-            return
-        now = _now()
-        _insert(
-            self._store,
-            "sessions",
-            {
-                "session_hash": key,
-                "name": entry[0],
-                "created_at": now,
-                "expires_at": entry[1],
-                "ended_at": now,
-            },
-        )
+        if self._sessions.get(key) is not None:
+            self._end_row(key, _now())
+
+    def _end_row(self, key: str, now: datetime) -> None:
+        entry = self._sessions[key]
+        assert entry is not None
+        row = {"session_hash": key, "name": entry[0], "created_at": now, "expires_at": entry[1]}
+        _insert(self._store, "sessions", {**row, "ended_at": now})
         self._sessions[key] = None
 
 

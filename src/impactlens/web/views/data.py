@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from impactlens.domain.errors import ImpactLensError
 from impactlens.ingest import KINDS
+from impactlens.services.retention import expire_person_data
 from impactlens.web.access import dashboard
-from impactlens.web.rendering import page
+from impactlens.web.rendering import html, page
 from impactlens.web.routing import route, twin
 
 router = APIRouter()
@@ -40,10 +42,25 @@ def too_large(limit: int) -> str:
     )
 
 
+def expire_after_upload(request: Request) -> int:
+    """Apply the retention setting to what an upload brought in; rows expired."""
+    board = dashboard(request)
+    with board.ws.lock:
+        user = request.state.user
+        expired = expire_person_data(board.ws, by=user.name, role=user.role)
+        if expired is None or not expired.total:
+            return 0
+        # the data changed under the cached fingerprint: recompute it on the next read
+        board._fingerprint = None
+        return expired.total
+
+
 @twin(router, "/data", "analyst", "Imports, KPI coverage, identity matching and freshness")
 def data(request: Request, imported: str | None = None) -> Response:
     """What is in the store and how healthy it is."""
-    return page(request, "data", dashboard(request).data(), kinds=list(KINDS), imported=imported)
+    return page(
+        request, "data", dashboard(request).data(), kinds=list(KINDS), imported=imported, error=None
+    )
 
 
 @route(router, "/api/imports/{kind}", "POST", "analyst", "Import one file (multipart field 'file')")
@@ -53,7 +70,7 @@ def api_import(request: Request, kind: str, file: Annotated[UploadFile, File()])
     summary = dashboard(request).upload(
         kind, file.filename or "upload.csv", chunks(file, limit), request.state.user
     )
-    return JSONResponse(asdict(summary))
+    return JSONResponse({**asdict(summary), "expired": expire_after_upload(request)})
 
 
 @route(router, "/data/imports", "POST", "analyst", "Import one file from the data page's form")
@@ -61,13 +78,36 @@ def form_import(
     request: Request,
     kind: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
-) -> RedirectResponse:
-    """The data page's upload form; back to the data page with what was imported."""
+) -> Response:
+    """The data page's upload form; back to the data page with what was imported.
+
+    A refused file shows its message (file, row, column) in place above the form, with
+    the kind still chosen, rather than on an error page: the person fixes it and retries.
+    """
     limit = request.app.state.max_upload_bytes
-    summary = dashboard(request).upload(
-        kind, file.filename or "upload.csv", chunks(file, limit), request.state.user
-    )
+    board = dashboard(request)
+    try:
+        summary = board.upload(
+            kind, file.filename or "upload.csv", chunks(file, limit), request.state.user
+        )
+    except (ImpactLensError, HTTPException) as exc:
+        message = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        where = str(board.ws.path)  # the server's folders are nobody's business on the web
+        return html(
+            request,
+            "data",
+            status,
+            data=board.data(),
+            kinds=list(KINDS),
+            imported=None,
+            error=str(message).replace(where, "the workspace"),
+            chosen=kind,
+        )
     note = (
         f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.replaced} replaced"
     )
+    expired = expire_after_upload(request)
+    if expired:
+        note += f"; {expired} person-level rows past the retention period expired"
     return RedirectResponse(request.url_for("data_html").include_query_params(imported=note), 303)
