@@ -127,3 +127,51 @@ def test_people_forget_erases_once_then_says_nothing_was_found(tmp_path: Path) -
     assert doc["removed"]["people"] == 1 and doc["person"].startswith("p_")
     again = run("people", "forget", "E1", "-w", str(ws))
     assert again.returncode == 1 and "nothing was changed" in again.stderr
+
+
+def test_people_expire_dry_run_then_expire_with_json(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    none = run("people", "expire", "-w", str(ws))
+    assert none.returncode == 0 and "No retention set" in none.stdout
+    toml = ws / "impactlens.toml"
+    toml.write_text(toml.read_text().replace("# retention_months = 36", "retention_months = 1"))
+    activity = tmp_path / "activity.csv"
+    activity.write_text(
+        "person_id,asset_id,verb,timestamp,program\n"
+        "E1,a1,completed,2020-01-05T10:00:00,p\nE1,a1,completed,2999-01-05T10:00:00,p\n"
+    )
+    assert run("import", "activity", str(activity), "-w", str(ws)).returncode == 0
+    dry = run("people", "expire", "--dry-run", "-w", str(ws))
+    assert dry.returncode == 0, dry.stderr
+    assert "Would expire 1 person-level rows before" in dry.stdout and "activity: 1" in dry.stdout
+    done = run("people", "expire", "--json", "-w", str(ws))
+    doc = json.loads(done.stdout)
+    assert doc["removed"] == {"activity": 1} and doc["aggregated"] == 1 and not doc["dry_run"]
+    assert json.loads(run("people", "expire", "--json", "-w", str(ws)).stdout)["removed"] == {}
+
+
+def test_serve_expires_old_records_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from impactlens.cli.app import app
+
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    toml = ws / "impactlens.toml"
+    toml.write_text(toml.read_text().replace("# retention_months = 36", "retention_months = 3"))
+    activity = tmp_path / "activity.csv"
+    activity.write_text("person_id,asset_id,verb,timestamp\nE1,a1,completed,2020-01-05T10:00:00\n")
+    assert run("import", "activity", str(activity), "-w", str(ws)).returncode == 0
+    started: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **_: started.append(target))
+    # serve hands the workspace to uvicorn through the environment: restore it afterwards
+    monkeypatch.setenv("IMPACTLENS_WORKSPACE", "")
+    monkeypatch.setenv("IMPACTLENS_MAX_UPLOAD_MB", "")
+    got = CliRunner().invoke(app, ["serve", "-w", str(ws)])
+    assert got.exit_code == 0, got.output
+    assert "Expired 1 person-level rows before" in got.output
+    assert started == ["impactlens.web.app:app_from_env"]

@@ -12,6 +12,7 @@ import typer
 
 from impactlens.cli import views
 from impactlens.cli.console import out, progress_bar
+from impactlens.cli.pilot import pilot_app
 from impactlens.domain.errors import ImpactLensError
 from impactlens.domain.result import AnalysisResult
 
@@ -76,9 +77,14 @@ def init(
 def import_(
     kind: Annotated[
         str,
-        typer.Argument(help="people, participation, activity, assessments, surveys, kpis or costs"),
+        typer.Argument(
+            help="people, participation, activity, assessments, surveys, kpis, costs or xapi"
+        ),
     ],
-    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="CSV, Parquet or JSON Lines files (xapi: JSON Lines or a JSON array)."),
+    ],
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Load data files (all rows land, or none do)."""
@@ -178,7 +184,12 @@ def serve(
     """Run the web dashboard and REST API (OpenAPI at /openapi.json); holds the store."""
     import uvicorn
 
+    from impactlens.services.retention import expire_person_data
+
     ws = _workspace(workspace)
+    expired = expire_person_data(ws, by="serve", role="server")  # before the server holds the store
+    if expired is not None and expired.total:
+        out.print(f"Expired {expired.total} person-level rows before {expired.cutoff}")
     # cli and web are sibling layers: uvicorn imports the app factory by name
     os.environ["IMPACTLENS_WORKSPACE"] = str(ws.path.resolve())
     os.environ["IMPACTLENS_MAX_UPLOAD_MB"] = str(max_upload_mb)
@@ -213,6 +224,7 @@ def user_add(
 
 people_app = typer.Typer(help="People in the store: erase one on request.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
+app.add_typer(pilot_app, name="pilot")
 
 
 @people_app.command("forget")
@@ -238,6 +250,101 @@ def people_forget(
     for column, n in erasure.cleared.items():
         if n:
             out.print(f"  {column} set to empty: {n}")
+
+
+@people_app.command("expire")
+def people_expire(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would expire; change nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Expire person-level records older than [privacy] retention_months, keeping totals."""
+    from impactlens.services.retention import expire_person_data
+
+    expiry = expire_person_data(_workspace(workspace), dry_run=dry_run)
+    if expiry is None:
+        if json_:
+            sys.stdout.write(json.dumps({"retention_months": None, "removed": {}}) + "\n")
+        else:
+            out.print("No retention set ([privacy] retention_months): nothing expires")
+        return
+    if json_:
+        sys.stdout.write(json.dumps(expiry.to_dict()) + "\n")
+        return
+    verb = "Would expire" if dry_run else "Expired"
+    out.print(
+        f"{verb} {expiry.total} person-level rows before {expiry.cutoff} "
+        f"(retention {expiry.months} months)"
+    )
+    for table, n in expiry.removed.items():
+        out.print(f"  {table}: {n}")
+    if not dry_run and expiry.total:
+        out.print(f"  kept as totals: {expiry.aggregated} rows in aggregates")
+
+
+pull_app = typer.Typer(help="Copy data from other systems.", no_args_is_help=True)
+app.add_typer(pull_app, name="pull")
+
+
+@pull_app.command("xapi")
+def pull_xapi(
+    endpoint: Annotated[str, typer.Option(help="The other LRS's base URL, e.g. https://lrs/xapi.")],
+    since: Annotated[
+        str | None,
+        typer.Option(help="ISO 8601 time: copy statements stored after it (default: last pull)."),
+    ] = None,
+    key: Annotated[str | None, typer.Option(help="HTTP Basic user (the LRS client key).")] = None,
+    secret: Annotated[str | None, typer.Option(help="HTTP Basic password (the secret).")] = None,
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Copy statements from another LRS (GET /statements, `more` paging); resumable."""
+    from impactlens.services.pull import pull_statements
+
+    ws = _workspace(workspace)
+    with progress_bar("pull xapi") as bar:
+        done = pull_statements(
+            ws,
+            endpoint,
+            since=since,
+            key=key,
+            secret=secret,
+            progress=lambda n: bar("statements", n, n),
+        )
+    if json_:
+        sys.stdout.write(json.dumps(done.to_dict()) + "\n")
+        return
+    out.print(
+        f"Pulled {done.statements:,} statements from {done.endpoint} in {done.pages} page(s): "
+        f"{done.inserted:,} new; next pull continues after {done.last_stored or 'the start'}"
+    )
+
+
+lrs_app = typer.Typer(help="The xAPI Learning Record Store at /xapi.", no_args_is_help=True)
+lrs_client_app = typer.Typer(help="xAPI client credentials (HTTP Basic).", no_args_is_help=True)
+app.add_typer(lrs_app, name="lrs")
+lrs_app.add_typer(lrs_client_app, name="client")
+
+
+@lrs_client_app.command("create")
+def lrs_client_create(
+    name: Annotated[str, typer.Argument(help="A name for the client (shown as its authority).")],
+    scope: Annotated[str, typer.Option(help="read, write or all.")] = "all",
+    json_: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create xAPI credentials; prints the key and a secret shown only once."""
+    from impactlens.services.lrs import create_client
+
+    new = create_client(_workspace(workspace), name, scope)
+    if json_:
+        sys.stdout.write(json.dumps(new.to_dict()) + "\n")
+    else:
+        out.print(f"Created xAPI client {new.name!r} ({new.scope}). Shown once, keep it now:")
+        out.print(f"  key:    {new.key}")
+        out.print(f"  secret: {new.secret}  (HTTP Basic: key as user, secret as password)")
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ from impactlens.roi.phillips import (
     compute_roi,
     infer_frequency,
 )
+from impactlens.services.pilot_review import pilot_review, registered_end, restrict_panel
+from impactlens.services.plan_history import history_caveat, observe_plan, plan_history
 
 if TYPE_CHECKING:
     from impactlens.services.workspace import Workspace
@@ -269,6 +271,7 @@ def analyze_program(
 ) -> AnalysisResult:
     """Compute the contract's result document for ``program`` in ``ws``."""
     from impactlens.ingest.health import data_health
+    from impactlens.ingest.xapi_activity import statement_activity, unmatched_warning
     from impactlens.reports.format import next_step_sentence, verdict_sentence
 
     def step(label: str, done: int, total: int) -> None:
@@ -276,13 +279,22 @@ def analyze_program(
             progress(label, done, total)
 
     plan, text = ws.plan(program)
+    observe_plan(ws, program, text)  # plan history: who changed what, and when
     min_group = max(plan.privacy.min_group_size, ws.settings.privacy.min_group_size)
     total = len(plan.kpis) + 4
     with ws.store(read_only=True) as store:
         tables = {name: store.table(name) for name in TABLES}
+        # totals of rows the retention setting expired: the tiers add them back
+        tables["aggregates"] = store.table("aggregates")
+        # LRS statements count as activity: mapped verbs, actors resolved to people now
+        tables["activity"], lrs = statement_activity(
+            store, ws.key(), ws.settings, tables["activity"]
+        )
         step("people and participation", 0, total)
         roster: Roster = build_roster(tables, plan)
         warnings = list(roster.warnings)
+        if (lrs_warning := unmatched_warning(lrs)) is not None:
+            warnings.append(lrs_warning)
         kpi_results: list[KpiResult] = []
         roi_inputs: list[KpiBenefitInput] = []
         participant_inputs: list[ParticipantInput] = []
@@ -299,11 +311,12 @@ def analyze_program(
             .to_pandas(),
         }
         shares = respondent_shares(tables["surveys"], program)
+        until = registered_end(store, program)  # a registered pilot reads no later period
         business: list[dict[str, Any]] = []
         all_periods: list[str] = []
         for i, kpi in enumerate(plan.kpis):
             step(f"KPI {kpi.id}", i + 1, total)
-            panel = build_panel(tables, plan, kpi, roster)
+            panel = restrict_panel(build_panel(tables, plan, kpi, roster), until)
             if panel.cells.empty:
                 warnings.append(f"KPI {kpi.id!r} has no rows for the compared units")
             est, why = choose(panel, plan.comparison.method)
@@ -360,7 +373,15 @@ def analyze_program(
             warnings.append("no costs imported for this program: ROI is not computed")
         if not any(k.value_per_unit is not None for k in plan.primary_kpis()):
             warnings.append("no primary KPI has value_per_unit: ROI is not computed")
-        health = data_health(store)
+        pilot, pilot_warnings = pilot_review(
+            store, plan, kpi_results, roster.people, max(all_periods) if all_periods else None
+        )
+        warnings += pilot_warnings
+        history = plan_history(store, program)
+        caveat = history_caveat(history)
+        if caveat:
+            warnings.append(caveat)
+        health = data_health(store, key=ws.key(), settings=ws.settings)
         fingerprint = store.fingerprint()
         engine = store.engine
     metrics: dict[str, Any] = {
@@ -386,7 +407,7 @@ def analyze_program(
             computed_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         ),
         warnings=warnings,
-        plan=_plan_summary(plan, all_periods),
+        plan={**_plan_summary(plan, all_periods), "pilot": pilot, "history": history},
         data_health=health,
         segments=segments,
         success_cases={"visibility": "analyst", "method": SUCCESS_CASE_METHOD, "kpis": cases},

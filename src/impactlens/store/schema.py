@@ -293,8 +293,82 @@ TABLES: dict[str, TableDef] = {
             },
             ("key", "created_at"),
         ),
+        # Where `pull xapi` left off per endpoint (version 5): append-only, the latest
+        # row of an endpoint is its cursor (the last `stored` copied, as the source wrote it).
+        TableDef(
+            "xapi_pull_state",
+            {
+                "endpoint": "VARCHAR",
+                "last_stored": "VARCHAR",
+                "statements": "BIGINT",  # copied by that run
+                "pulled_at": "TIMESTAMP",
+            },
+            ("endpoint", "pulled_at"),
+        ),
+        # Totals of person-level rows expired by the retention setting (version 7), one
+        # row per expiry run: value is a sum (divide by rows for a mean), people the
+        # distinct people of that run. Names nobody (services/retention.py).
+        TableDef(
+            "aggregates",
+            {
+                "program": "VARCHAR",
+                "source": "VARCHAR",  # the expired table: activity, assessments, surveys, ...
+                "period": "DATE",  # first day of the month
+                # verb:<verb>|asset:<asset>, score:<skill>:<phase>, answer:<question>|level:<level>
+                "measure": "VARCHAR",
+                "value": "DOUBLE",
+                "rows": "BIGINT",
+                "people": "BIGINT",
+                "materialised_at": "TIMESTAMP",
+            },
+            ("program", "source", "period", "measure", "materialised_at"),
+        ),
+        # Pilots (version 6), all append-only. An assignment drawn by `pilot assign`
+        # (seed, draws, balance and the units' arms as JSON); a frozen registration
+        # (`record` is canonical JSON, `sha256` its hash); every plan version seen after
+        # the first, with who/when/what (services/plan_history.py).
+        TableDef(
+            "pilot_assignments",
+            {
+                "program": "VARCHAR",
+                "created_at": "TIMESTAMP",
+                "created_by": "VARCHAR",
+                "seed": "BIGINT",
+                "record": "VARCHAR",
+            },
+            ("program", "created_at"),
+        ),
+        TableDef(
+            "pilot_registrations",
+            {
+                "program": "VARCHAR",
+                "registered_at": "TIMESTAMP",
+                "registered_by": "VARCHAR",
+                "sha256": "VARCHAR",
+                "record": "VARCHAR",
+            },
+            ("program", "registered_at"),
+        ),
+        TableDef(
+            "plan_history",
+            {
+                "program": "VARCHAR",
+                "recorded_at": "TIMESTAMP",
+                "recorded_by": "VARCHAR",
+                "plan_sha256": "VARCHAR",
+                "previous_sha256": "VARCHAR",
+                "after_launch": "BOOLEAN",
+                "modified_at": "TIMESTAMP",  # the plan file's modification time
+                "changes": "VARCHAR",  # JSON list of {"key", "before", "after"}
+                "diff": "VARCHAR",  # unified diff against the previous version
+                "plan_text": "VARCHAR",
+            },
+            ("program", "recorded_at"),
+        ),
     )
 }
+
+PILOT_TABLES: tuple[str, ...] = ("pilot_assignments", "pilot_registrations", "plan_history")
 
 LRS_TABLES: tuple[str, ...] = (
     "xapi_statements",
@@ -341,8 +415,24 @@ def _v4(execute: Callable[[str], Any]) -> None:
         execute(TABLES[name].ddl())
 
 
+def _v5(execute: Callable[[str], Any]) -> None:
+    """Version 5: where each `pull xapi` endpoint left off."""
+    execute(TABLES["xapi_pull_state"].ddl())
+
+
+def _v6(execute: Callable[[str], Any]) -> None:
+    """Version 6: pilot assignments and registrations, and every program's plan history."""
+    for name in PILOT_TABLES:
+        execute(TABLES[name].ddl())
+
+
+def _v7(execute: Callable[[str], Any]) -> None:
+    """Version 7: totals of person-level rows expired by the retention setting."""
+    execute(TABLES["aggregates"].ddl())
+
+
 # index i holds migration i + 1
-MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Callable[[str], Any]], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -352,7 +442,7 @@ def migrate(execute: Callable[[str], Any], current: int | None, where: str) -> i
     Examples:
         >>> ran = []
         >>> migrate(ran.append, SCHEMA_VERSION, "x")
-        4
+        7
         >>> ran
         []
     """
