@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from impactlens.domain.errors import InputError
 from impactlens.ingest.keys import pseudonymise
 from impactlens.store.duckdb import DuckDBStore
 
@@ -64,3 +65,34 @@ def test_identity_values_are_hashed_per_column(
     assert ids == sorted(expected, key=repr)
     hashes = store.values("identities", "value_hash")
     assert all(len(h) == 64 and "@" not in h for h in hashes)
+
+
+def test_a_stored_pseudonym_is_that_person_unchanged(
+    store: DuckDBStore, write: Callable[..., Path], load: Callable[..., Any]
+) -> None:
+    """`pilot assign` writes pseudonyms when no people file is given: they re-import as is."""
+    load("people", write("people.csv", PEOPLE))
+    e1, e2 = pseudonymise(KEY, "E1"), pseudonymise(KEY, "E2")
+    stranger = pseudonymise(KEY, "E9")  # pseudonym-shaped, but nobody in people
+    rows = f"person_id,program,start_date,arm\n{e1},p,2024-01-01,treatment\n"
+    rows += f"E2,p,2024-01-01,control\n{stranger},p,2024-01-01,control\n"
+    summary = load("participation", write("participation.csv", rows))
+    stored = table(store, "participation", "person_id", "arm")
+    assert (e1, "treatment") in stored and (e2, "control") in stored
+    unknown = [p for p, _ in stored if p.startswith("u_")]
+    # the stranger is hashed like any raw id: an unknown person, never a new one
+    assert unknown == ["u_" + pseudonymise(KEY, stranger)[2:]] and summary.unknown_people == 1
+    # re-importing the same file changes nothing (same keys, same people)
+    again = load("participation", write("participation.csv", rows))
+    assert table(store, "participation", "person_id", "arm") == stored
+    assert again.unknown_people == 1
+
+
+def test_a_raw_id_and_its_pseudonym_are_one_key(
+    store: DuckDBStore, write: Callable[..., Path], load: Callable[..., Any]
+) -> None:
+    load("people", write("people.csv", PEOPLE))
+    e1 = pseudonymise(KEY, "E1")
+    rows = f"person_id,program,start_date\nE1,p,2024-01-01\n{e1},p,2024-02-01\n"
+    with pytest.raises(InputError, match=r"duplicate key \(person_id, program\): rows 2 and 3"):
+        load("participation", write("participation.csv", rows))

@@ -134,6 +134,8 @@ def test_changed_registration_is_refused(pilot: dict[str, Any]) -> None:
         ({"power": 0.04}, r"power \(0.04\) must be above alpha \(0.05\)"),
         ({"share": 1.0}, "share must be between 0 and 1"),
         ({"teams": 1}, "1 teams cannot fill two arms"),
+        ({"teams": 0}, "0 teams cannot fill two arms"),  # not "all teams"
+        ({"people": 40}, "people is for a design that randomises people; this one randomises"),
         ({"unit": "people"}, "is measured per team: randomise teams"),
     ],
 )
@@ -168,6 +170,32 @@ def test_wait_list_and_waves(pilot: dict[str, Any], tmp_path: Path) -> None:
     assert (treated["trained_from"] == "").all()
     with pytest.raises(PilotInputError, match="60 teams cannot fill two arms over 31 waves"):
         assign_pilot(ws, "tidy-pilot", waves=31)
+
+
+def test_an_assignment_written_as_pseudonyms_re_imports(
+    pilot: dict[str, Any], tmp_path: Path
+) -> None:
+    """Without --people the file names people by pseudonym; importing it changes nothing."""
+    import shutil
+
+    from impactlens.services.importing import import_data
+    from impactlens.services.pilot_assignment import write_assignment
+
+    shutil.copytree(pilot["ws"].path, tmp_path / "ws")  # the import below writes
+    ws = Workspace(tmp_path / "ws")
+    csv = write_assignment(pilot["assignment"], tmp_path / "pseudonyms.csv", ws)
+    assert pd.read_csv(csv)["person_id"].str.startswith("p_").all()
+
+    def participation() -> list[dict[str, Any]]:
+        with ws.store(read_only=True) as store:
+            rows = store.table("participation").to_pyarrow().to_pylist()
+        return sorted(rows, key=lambda r: r["person_id"])
+
+    before = participation()
+    summary = import_data(ws, "participation", [csv])
+    assert summary.unknown_people == 0 and summary.inserted == 0
+    assert summary.rows == len(before) == 480
+    assert participation() == before  # the same people, arms and dates as the HR-id file
 
 
 def test_interim_looks_use_the_spending_boundary(pilot: dict[str, Any]) -> None:

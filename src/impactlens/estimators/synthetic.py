@@ -27,6 +27,7 @@ from impactlens.estimators.inference import normal_interval
 from impactlens.estimators.matched_did import WeightedDiffInDiff
 from impactlens.estimators.propensity import balance_table
 from impactlens.estimators.synthetic_cohorts import Cohort, build_cohorts
+from impactlens.estimators.synthetic_covariates import adjust_cohorts, covariate_matrix
 from impactlens.estimators.synthetic_inference import (
     aggregate,
     in_time_placebo,
@@ -47,9 +48,15 @@ AUTO_MIN_PRE = 5
 # N0 x N0 Gram matrix: beyond this pool a weighted DiD is the practical choice
 MAX_COMPARISON = 500
 
+_ADJUSTED = (
+    "covariates adjusted for: the trend each covariate predicts, estimated period by "
+    "period on the untrained units, is taken out before the weights are fitted "
+    "(projected covariates, Kranz 2022; Clarke et al. 2023)"
+)
 ASSUMPTIONS_SDID = (
     "A weighted blend of untrained units, shifted by a constant, would have followed "
-    "the trained units' KPI without the program (weights fitted on the pre-period).",
+    "the trained units' KPI without the program (weights fitted on the pre-period), "
+    "once the trend each covariate predicts is taken out.",
     "The pre-periods weighted most resemble the post-period (time weights).",
     "No anticipation, and no spillover onto the untrained units in the blend.",
     "Untrained units are exchangeable enough that reassigning the program among them "
@@ -100,6 +107,10 @@ class _Synthetic:
                     f"{MAX_COMPARISON:,} a synthetic comparison weighs one by one",
                 ),
             )
+        raw = cohorts
+        if self.design == "sdid" and panel.covariates:
+            cohorts, skipped = _adjust(panel, grid, cohorts, control_rows, treated_rows)
+            notes.append(skipped or _ADJUSTED)
         fits = [fit_block(c.y_c, c.treated_mean(), c.t0, c.n_treated, self.design) for c in cohorts]
         cells = np.array([c.post_cells for c in cohorts])
         tau = float(aggregate(np.array([f.tau for f in fits]), cells))
@@ -137,7 +148,8 @@ class _Synthetic:
             fake = normal_interval(pre_test[0], None if pre_test[1] is None else pre_test[1] ** 2)
             diag["pre_period_placebo_effect"] = fake.effect
             pretrend_p = fake.p_value
-        diag |= _describe(grid, cohorts, fits, control_rows, panel.unit_kind == "team")
+        diag["covariate_adjusted"] = raw is not cohorts
+        diag |= _describe(grid, raw, cohorts, fits, control_rows, panel.unit_kind == "team")
         balance = _balance(panel, grid, control_rows, treated_rows, cohorts, fits)
         base |= {"n_treated": len(treated_rows), "n_comparison": len(control_rows)}
         return Estimate(
@@ -243,8 +255,24 @@ def synthetic_why(panel: KpiPanel, *, asked: bool) -> str:
     return why
 
 
+def _adjust(
+    panel: KpiPanel,
+    grid: PanelGrid,
+    cohorts: list[Cohort],
+    control_rows: np.ndarray,
+    treated_rows: np.ndarray,
+) -> tuple[list[Cohort], str | None]:
+    """The blocks with the covariates' trends taken out (``synthetic_covariates``)."""
+    columns = panel.units[list(panel.covariates)]
+    x_all = covariate_matrix(columns.apply(pd.to_numeric, errors="coerce").to_numpy(float))
+    # build_cohorts keeps each cohort's treated rows in grid order, as treated_rows is
+    by_cohort = [treated_rows[grid.first[treated_rows] == c.start] for c in cohorts]
+    return adjust_cohorts(cohorts, x_all, control_rows, by_cohort)
+
+
 def _describe(
     grid: PanelGrid,
+    raw: list[Cohort],
     cohorts: list[Cohort],
     fits: list[SyntheticFit],
     control_rows: np.ndarray,
@@ -253,12 +281,15 @@ def _describe(
     """Top donors, pre-period fit and the actual vs synthetic path of the largest cohort.
 
     Donors are named for team (site, region) panels only: a person's id stays out.
+    ``raw`` are the blocks before any covariate adjustment: the path shows the KPI
+    itself, the synthetic path shifted by the adjustment the trained units got.
     """
     g = int(np.argmax([c.post_cells for c in cohorts]))
     cohort, fit = cohorts[g], fits[g]
     order = np.argsort(-fit.omega, kind="stable")[:TOP_DONORS]
-    actual = cohort.treated_mean()
-    gap = actual[: cohort.t0] - fit.synthetic[: cohort.t0]
+    actual = raw[g].treated_mean()
+    synthetic = fit.synthetic + actual - cohort.treated_mean()
+    gap = actual[: cohort.t0] - synthetic[: cohort.t0]
     periods = pd.to_datetime(grid.periods[cohort.cols])
     return {
         "top_donors": [
@@ -286,7 +317,7 @@ def _describe(
         "synthetic_launch": periods[cohort.t0].date().isoformat(),
         "synthetic_path": [
             {"period": p.date().isoformat(), "actual": float(a), "synthetic": float(s)}
-            for p, a, s in zip(periods, actual, fit.synthetic, strict=True)
+            for p, a, s in zip(periods, actual, synthetic, strict=True)
         ],
     }
 

@@ -2,8 +2,10 @@
 
 A reference is ``id:<raw person_id>`` or ``<identity column>:<value>``. It resolves
 to a person's pseudonym when that person is in ``people`` (directly, or through a
-hashed identity value). Otherwise it is kept as ``u_`` + the same keyed hash, which
-never matches a person; a later people import turns those into ``p_`` pseudonyms.
+hashed identity value); an id that is exactly a stored pseudonym (``p_...`` present
+in ``people``) is that person, unchanged, so files written with pseudonyms re-import.
+Otherwise it is kept as ``u_`` + the same keyed hash, which never matches a person;
+a later people import turns those into ``p_`` pseudonyms.
 """
 
 from __future__ import annotations
@@ -41,11 +43,16 @@ def resolve_refs(
         True
         >>> resolve_refs(["id:E2"], b"k", {p}, {})["id:E2"].startswith("u_")
         True
+        >>> resolve_refs(["id:" + p], b"k", {p}, {})["id:" + p] == p
+        True
     """
     out: dict[str, str] = {}
     for ref in refs:
         tag, _, value = ref.partition(":")
-        if tag == "id":
+        if tag == "id" and value in people:
+            # already a stored pseudonym (e.g. written by `pilot assign`): that person, as is
+            out[ref] = value
+        elif tag == "id":
             pseudonym = pseudonymise(key, value)
             out[ref] = pseudonym if pseudonym in people else UNKNOWN + pseudonym[2:]
         else:

@@ -1,8 +1,7 @@
-"""The Learning Record Store's use cases: store and read statements, client credentials.
+"""The Learning Record Store's use cases: read statements, client credentials.
 
 Every call takes an :class:`LrsStore` the caller holds (the web app passes the
-dashboard's store under its lock), so one request is one transaction: a 200/204 means
-the statements are committed, a refused batch stores nothing.
+dashboard's store under its lock). Storing statements is :mod:`.lrs_batches`.
 """
 
 from __future__ import annotations
@@ -16,14 +15,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from impactlens.domain.xapi.errors import XapiError
-from impactlens.domain.xapi.formats import render, same_statement
-from impactlens.domain.xapi.rows import index_row, prepare
-from impactlens.domain.xapi.signatures import CONTENT_TYPE, check_signature, signature_attachments
-from impactlens.domain.xapi.validation import VOIDED, check_statement
+from impactlens.domain.xapi.formats import render
 from impactlens.store.lrs import Client, LrsStore, StatementQuery, StoredStatement, lrs_for
 
 if TYPE_CHECKING:
@@ -122,126 +118,6 @@ def authority(client: Client) -> dict[str, Any]:
 
 
 # -- statements -------------------------------------------------------------------
-
-
-def store_statements(
-    lrs: LrsStore,
-    statements: list[Any],
-    *,
-    client: Client,
-    parts: dict[str, tuple[str, bytes]] | None = None,
-    version: str = "1.0.3",
-) -> list[str]:
-    """Check and store a batch in one transaction; return the ids in order.
-
-    A statement whose id is stored with the same content is a no-op; with other
-    content the batch is refused (409). ``parts`` are the attachment contents the
-    request carried, by sha2.
-    """
-    parts = parts or {}
-    if not statements:
-        raise XapiError("no statements in the request")
-    checked = [check_statement(s, version=version) for s in statements]
-    _check_attachments(checked, parts)
-    ids = [str(s["id"]).lower() if "id" in s else None for s in checked]
-    batch: dict[str, dict[str, Any]] = {}
-    for i, st in zip(ids, checked, strict=True):
-        if i is None:
-            continue
-        if i in batch:
-            raise XapiError(f"the batch has two statements with the id {i}")
-        batch[i] = st
-    with lrs.transaction():
-        stored = lrs.find(list(batch))
-        for i, old in stored.items():
-            if not same_statement(json.loads(old.text), batch[i]):
-                raise XapiError(f"a different statement with the id {i} is stored already", 409)
-        at = _stored_time(lrs)
-        who = authority(client)
-        rows, out, seen = [], [], set(stored)
-        for i, st in zip(ids, checked, strict=True):
-            if i is not None and i in seen:
-                out.append(i)
-                continue
-            row = index_row(prepare(st, stored=at, authority=who))
-            seen.add(row.statement_id)
-            rows.append(row)
-            out.append(row.statement_id)
-        voided = _voided_targets(lrs, rows)
-        lrs.insert(rows)
-        lrs.void(voided)
-        needed = {
-            a["sha2"]: (a["contentType"], parts[a["sha2"]][1])
-            for r in rows
-            for a in r.statement.get("attachments", [])
-            if a["sha2"] in parts
-        }
-        lrs.put_attachments(needed)
-    return out
-
-
-_clock: dict[str, datetime | None] = {"last": None}
-_clock_lock = threading.Lock()
-
-
-def _stored_time(lrs: LrsStore) -> datetime:
-    """Now at millisecond precision, always after the last ``stored``.
-
-    `stored` must follow arrival order (``seq``) even if the wall clock steps back; the
-    store is asked once per process, then the last time set is remembered.
-    """
-    with _clock_lock:
-        t = now()
-        at = t.replace(microsecond=t.microsecond // 1000 * 1000)
-        last = _clock["last"] if _clock["last"] is not None else lrs.last_stored()
-        if last is not None and at <= last:
-            at = last + timedelta(milliseconds=1)
-        _clock["last"] = at
-        return at
-
-
-def _voided_targets(lrs: LrsStore, rows: list[Any]) -> list[str]:
-    """The ids the batch voids; voiding a voiding statement is refused (Data 2.3.2)."""
-    targets = [r.voids for r in rows if r.voids]
-    if not targets:
-        return []
-    in_batch = {r.statement_id: r for r in rows}
-    found = lrs.find(targets)
-    for target in targets:
-        if target in in_batch and in_batch[target].voids:
-            raise XapiError(
-                f"statement {target} is itself a voiding statement: it cannot be voided"
-            )
-        old = found.get(target)
-        if old is not None and json.loads(old.text)["verb"]["id"] == VOIDED:
-            raise XapiError(
-                f"statement {target} is itself a voiding statement: it cannot be voided"
-            )
-    return targets
-
-
-def _check_attachments(
-    statements: list[dict[str, Any]], parts: dict[str, tuple[str, bytes]]
-) -> None:
-    """Each attachment without fileUrl has its part; each part belongs to an attachment."""
-    declared: set[str] = set()
-    for st in statements:
-        for att in st.get("attachments", []):
-            declared.add(att["sha2"])
-            if "fileUrl" not in att and att["sha2"] not in parts:
-                raise XapiError(
-                    f"attachment {att['sha2'][:12]}... has no fileUrl and its content is not "
-                    "in the request (send multipart/mixed with one part per attachment)"
-                )
-        for att in signature_attachments(st):
-            if att["contentType"] != CONTENT_TYPE:
-                raise XapiError(f"a signature attachment must have contentType {CONTENT_TYPE}")
-            if att["sha2"] not in parts:
-                raise XapiError("the signature attachment's content is not in the request")
-            check_signature(st, parts[att["sha2"]][1])
-    extra = sorted(set(parts) - declared)
-    if extra:
-        raise XapiError(f"the request has a part ({extra[0][:12]}...) no attachment declares")
 
 
 def statement(lrs: LrsStore, statement_id: str, *, voided: bool) -> StoredStatement:

@@ -274,8 +274,9 @@ def write_assignment(
 ) -> Path:
     """Write the rows as CSV; with ``people_file`` the pseudonyms become the HR file's ids.
 
-    The store keeps only pseudonyms; an import hashes ``person_id`` again, so the file
-    names people by their original ids when the people file is at hand.
+    The store keeps only pseudonyms, and an import takes an id that is exactly a stored
+    pseudonym as that person, so the file re-imports either way; the people file only
+    makes it readable to whoever hands out the training (original ids).
     """
     rows = assignment.rows.copy()
     if people_file is not None:

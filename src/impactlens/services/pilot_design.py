@@ -81,7 +81,8 @@ class PilotDesign:
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: the contract's keys first, rounded."""
         out = {k: v for k, v in asdict(self).items() if v is not None or k == "needed_for_target"}
-        for key in ("icc", "r2", "sd", "mde", "mde_relative", "team_size", "power_at_target"):
+        rounded = ("icc", "r2", "sd", "mde", "mde_relative", "team_size", "power_at_target")
+        for key in (*rounded, "target_effect"):
             if isinstance(out.get(key), float):
                 out[key] = round(out[key], 4)
         # the contract: `people` replaces `teams` in a people design
@@ -235,6 +236,15 @@ def design_pilot(
     power = power if power is not None else (section.power if section else 0.8)
     if unit not in ("team", "people"):
         raise PilotInputError(f"unit must be 'team' or 'people', got {unit!r}")
+    other = people if unit == "team" else teams
+    if other is not None:
+        named, wanted, switch = ("people", "teams", "people")
+        if unit == "people":
+            named, wanted, switch = "teams", "people", "team"
+        raise PilotInputError(
+            f"{named} is for a design that randomises {named}; this one randomises {wanted}: "
+            f"give {wanted} instead (or unit {switch})"
+        )
     try:
         check_design(alpha, power, share)
     except ValueError as exc:
@@ -245,7 +255,8 @@ def design_pilot(
             f"KPI {spec.id!r} is measured per team: randomise teams (--unit team), not people"
         )
     h = kpi_history(ws, plan, spec)
-    n = (teams or h.teams) if unit == "team" else (people or h.people)
+    given = teams if unit == "team" else people
+    n = given if given is not None else (h.teams if unit == "team" else h.people)
     if n < 2 or round(share * n) < 1 or round(share * n) > n - 1:
         raise PilotInputError(
             f"{n} {'teams' if unit == 'team' else 'people'} cannot fill two arms with share "

@@ -2,7 +2,8 @@
 
 It has its own HTTP Basic authentication (LRS client credentials, not dashboard users)
 and is not part of the dashboard's OpenAPI document. Each request runs in a worker
-thread holding the dashboard's store, so a 200/204 means the writes are committed.
+thread holding the dashboard's store, so a 200/204 means the writes are committed;
+statement writes hold it only to insert and commit (see :mod:`.lrs_batches`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.values import iso
 from impactlens.services.lrs import Credentials, now
+from impactlens.services.lrs_batches import StatementWriter
 from impactlens.store.lrs import Client, LrsStore, lrs_for
 
 if TYPE_CHECKING:
@@ -104,7 +106,8 @@ def _unfold(request: Request, body: bytes) -> XRequest:
     return XRequest(method, path, params, headers, body, alternate="method" in request.query_params)
 
 
-def _authenticate(req: XRequest, lrs: LrsStore, credentials: Credentials) -> Client:
+def _basic(req: XRequest) -> tuple[str, str]:
+    """The key and secret of the request's HTTP Basic credentials (401 when there are none)."""
     header = req.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -115,7 +118,7 @@ def _authenticate(req: XRequest, lrs: LrsStore, credentials: Credentials) -> Cli
         raise XapiError("the Authorization header is not valid HTTP Basic", 401) from exc
     if not sep:
         raise XapiError("the Authorization header is not valid HTTP Basic", 401)
-    return credentials.check(lrs, key, secret)
+    return key, secret
 
 
 def _allowed(client: Client, method: str) -> None:
@@ -135,18 +138,29 @@ def create_xapi_app(
     none (default ``IMPACTLENS_XAPI_VERSION`` or 1.0.3).
     """
     default_version = default_version or os.environ.get("IMPACTLENS_XAPI_VERSION", VERSION)
+    from impactlens.web.xapi import statements
     from impactlens.web.xapi.resources import ROUTES
 
     if max_bytes is None:
         mb = os.environ.get("IMPACTLENS_XAPI_MAX_MB", "")
         max_bytes = (int(mb) if mb.isdigit() else DEFAULT_MAX_MB) * 1024 * 1024
     credentials = Credentials()
+    writer = StatementWriter(board.ws.store)
 
     def run(req: XRequest, handler: Handler) -> Response:
+        if statements.is_write(req):
+            # checked and built with no store held; the store only for insert and commit
+            key, secret = _basic(req)
+            req.client = credentials.known(key, secret)
+            if req.client is None:
+                with board.ws.store() as store:
+                    req.client = credentials.check(lrs_for(store), key, secret)
+            _allowed(req.client, req.method)
+            return statements.write(req, writer)
         with board.ws.store() as store:
             lrs = lrs_for(store)
             if handler is not ROUTES["about"]:
-                req.client = _authenticate(req, lrs, credentials)
+                req.client = credentials.check(lrs, *_basic(req))
                 _allowed(req.client, req.method)
             return handler(req, lrs)
 

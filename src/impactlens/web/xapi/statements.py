@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
@@ -14,6 +15,8 @@ from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import FORMATS
 from impactlens.domain.xapi.values import check_iri, check_uuid, iso, parse_timestamp
 from impactlens.services import lrs as service
+from impactlens.services import lrs_batches as batches
+from impactlens.services.lrs_batches import StatementWriter
 from impactlens.store.lrs import LrsStore, StatementQuery
 from impactlens.web.xapi import multipart
 from impactlens.web.xapi.app import XRequest
@@ -51,7 +54,7 @@ def _languages(req: XRequest) -> list[str]:
     return accepted
 
 
-def _consistent(lrs: LrsStore) -> dict[str, str]:
+def _consistent() -> dict[str, str]:
     return {"X-Experience-API-Consistent-Through": iso(service.now())}
 
 
@@ -71,6 +74,40 @@ def _body(req: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
 
 def put(req: XRequest, lrs: LrsStore) -> Response:
     """PUT /statements?statementId=...: store one statement under that id (204)."""
+    return _put(req, lambda batch: _commit(lrs, batch))
+
+
+def post(req: XRequest, lrs: LrsStore) -> Response:
+    """POST /statements: one statement or an array; returns the ids."""
+    if _reads(req):
+        return get(req, lrs)  # a GET sent as POST (e.g. a long query)
+    return _post(req, lambda batch: _commit(lrs, batch))
+
+
+def is_write(req: XRequest) -> bool:
+    """Whether the request stores statements (PUT, or POST that is not a GET in disguise)."""
+    return req.path == "statements" and (
+        req.method == "PUT" or (req.method == "POST" and not _reads(req))
+    )
+
+
+def write(req: XRequest, writer: StatementWriter) -> Response:
+    """PUT or POST statements through the group-committing writer (no store held here)."""
+    return (_put if req.method == "PUT" else _post)(req, writer.write)
+
+
+def _reads(req: XRequest) -> bool:
+    return bool(req.params) and set(req.params) <= _GET_PARAMS and not req.body
+
+
+def _commit(lrs: LrsStore, batch: batches.Batch) -> list[str]:
+    result = batches.commit_batches(lrs, [batch])[0]
+    if isinstance(result, XapiError):
+        raise result
+    return result
+
+
+def _put(req: XRequest, store: Callable[[batches.Batch], list[str]]) -> Response:
     extra = set(req.params) - {"statementId"}
     if extra:
         raise XapiError(f"PUT statements takes only statementId, not {', '.join(sorted(extra))}")
@@ -83,24 +120,21 @@ def put(req: XRequest, lrs: LrsStore) -> Response:
     if "id" in statement and str(statement["id"]).lower() != sid:
         raise XapiError(f"the statement's id {statement['id']} is not the statementId {sid}")
     statement = {**statement, "id": statement.get("id", sid)}
-    service.store_statements(
-        lrs, [statement], client=_client(req), parts=parts, version=req.version
+    store(
+        batches.prepare_batch([statement], client=_client(req), parts=parts, version=req.version)
     )
-    return Response(status_code=204, headers=_consistent(lrs))
+    return Response(status_code=204, headers=_consistent())
 
 
-def post(req: XRequest, lrs: LrsStore) -> Response:
-    """POST /statements: one statement or an array; returns the ids."""
+def _post(req: XRequest, store: Callable[[batches.Batch], list[str]]) -> Response:
     if req.params:
-        if set(req.params) <= _GET_PARAMS and not req.body:
-            return get(req, lrs)  # a GET sent as POST (e.g. a long query)
         raise XapiError(f"POST statements takes no parameters, not {', '.join(sorted(req.params))}")
     body, parts = _body(req)
     statements = body if isinstance(body, list) else [body]
-    ids = service.store_statements(
-        lrs, statements, client=_client(req), parts=parts, version=req.version
+    ids = store(
+        batches.prepare_batch(statements, client=_client(req), parts=parts, version=req.version)
     )
-    return JSONResponse(ids, headers=_consistent(lrs))
+    return JSONResponse(ids, headers=_consistent())
 
 
 def _client(req: XRequest) -> Any:
@@ -141,7 +175,7 @@ def get(req: XRequest, lrs: LrsStore) -> Response:
     if fmt not in FORMATS:
         raise XapiError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     with_attachments = _bool(params, "attachments")
-    headers = _consistent(lrs)
+    headers = _consistent()
     single = [p for p in ("statementId", "voidedStatementId") if p in params]
     if single:
         if len(single) == 2 or set(params) - _SINGLE_OK:
