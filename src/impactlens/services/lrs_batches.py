@@ -92,7 +92,10 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
     """
     results: list[list[str] | XapiError] = []
     with lrs.transaction():
-        stored = lrs.find([i for b in batches for i in b.given])
+        # the ids the batches give and those they void: one look-up for the group
+        wanted = [i for b in batches for i in b.given]
+        wanted += [r.voids for b in batches for r in b.rows if r.voids]
+        stored = lrs.find(wanted)
         known = {i: json.loads(s.text) for i, s in stored.items()}
         verbs = {i: st["verb"]["id"] for i, st in known.items()}  # of stored and accepted
         rows: list[StatementRow] = []
@@ -108,8 +111,12 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
                 verbs[row.statement_id] = row.verb_id
             rows += new
             voided += targets
-            results.append([i if i is not None else r.statement_id
-                            for i, r in zip(batch.ids, batch.rows, strict=True)])
+            results.append(
+                [
+                    i if i is not None else r.statement_id
+                    for i, r in zip(batch.ids, batch.rows, strict=True)
+                ]
+            )
         at = _stored_time(lrs)
         for row in rows:
             row.stamp(at)

@@ -8,6 +8,9 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from tests.domain.test_xapi_signatures import sign
+
 from impactlens.web.xapi import multipart
 
 from .conftest import Lrs
@@ -160,3 +163,22 @@ def test_alternate_request_syntax(lrs: Lrs) -> None:
     )
     assert done.status_code == 204, done.text
     assert get(lrs, statementId=sid).json()["id"] == sid
+
+
+def test_signed_statements_are_verified(lrs: Lrs) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    statement = {**st(), "id": str(uuid.uuid4())}
+    for jws, status in ((sign(statement, key), 200), (sign(statement, key)[:-4] + b"AAAA", 400)):
+        sha2 = hashlib.sha256(jws).hexdigest()
+        att = {"usageType": "http://adlnet.gov/expapi/attachments/signature",
+               "display": {"en-US": "signature"}, "contentType": "application/octet-stream",
+               "length": len(jws), "sha2": sha2}  # fmt: skip
+        body, ctype = multipart.build(
+            {**statement, "attachments": [att]}, [(sha2, "application/octet-stream", jws)]
+        )
+        done = lrs.http.post(
+            "/xapi/statements", content=body, headers=lrs.headers(**{"Content-Type": ctype})
+        )
+        assert done.status_code == status, done.text
+    assert "the signature does not verify" in done.json()["message"]
+    assert get(lrs, statementId=statement["id"]).status_code == 200  # the good one is stored

@@ -102,7 +102,7 @@ def pending_row(statement: dict[str, Any], *, authority: dict[str, Any]) -> Stat
     columns) is computed here, outside any store lock.
     """
     out = prepare(statement, stored=_PENDING, authority=authority)
-    row = index_row(out)
+    row = index_row(out, stored=_PENDING)
     row._timestamp_pending = "timestamp" not in statement
     out["stored"] = _MARK
     if row._timestamp_pending:
@@ -149,8 +149,11 @@ def _refs(st: dict[str, Any], refs: list[tuple[str, str, bool]], *, sub: bool) -
         _refs(obj, refs, sub=True)
 
 
-def index_row(statement: dict[str, Any]) -> StatementRow:
-    """The index columns and references of a prepared statement (see :mod:`.agents`)."""
+def index_row(statement: dict[str, Any], *, stored: datetime | None = None) -> StatementRow:
+    """The index columns and references of a prepared statement (see :mod:`.agents`).
+
+    ``stored`` is the statement's stored time when the caller has it parsed already.
+    """
     obj = statement["object"]
     kind = obj.get("objectType", "Activity")
     if kind in ("Agent", "Group"):
@@ -169,7 +172,7 @@ def index_row(statement: dict[str, Any]) -> StatementRow:
     ctx = statement.get("context") or {}
     return StatementRow(
         statement_id=statement["id"],
-        stored=parse_timestamp(statement["stored"], "stored"),
+        stored=stored or parse_timestamp(statement["stored"], "stored"),
         timestamp=parse_timestamp(statement["timestamp"], "timestamp"),
         actor_ifi=agent_ifis(statement["actor"])[0],
         verb_id=statement["verb"]["id"],

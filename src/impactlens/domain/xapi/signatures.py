@@ -1,8 +1,13 @@
-"""Signed statements (Data 2.6): the JWS signature attachment's structure and payload.
+"""Signed statements (Data 2.6): the JWS signature attachment, verified.
 
-The ``cryptography`` library is not in the pinned environment, so the RSA signature
-itself is not verified (the spec lets an LRS store a statement whose signature it cannot
-check); the algorithm, the compact JWS shape and the payload are.
+The attachment is a JWS compact serialisation (RFC 7515 section 7.1) whose payload is
+the statement as signed. Its header names the algorithm, RS256, RS384 or RS512 (RSASSA-
+PKCS1-v1_5 with SHA-256/384/512, RFC 7518 section 3.3), and SHOULD carry the signer's
+X.509 certificate chain in ``x5c`` (RFC 7515 section 4.1.6: standard base64 DER, the
+signer's certificate first). When it does, the signature over ``header.payload`` is
+checked against that certificate's public key; without ``x5c`` there is no key to check
+against, so only the shape, the algorithm and the payload are (the spec leaves trust in
+the certificate to the receiver: the chain is not validated against any authority).
 """
 
 from __future__ import annotations
@@ -12,11 +17,21 @@ import binascii
 import json
 from typing import Any
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import same_statement
 from impactlens.domain.xapi.validation import SIGNATURE
 
 ALGORITHMS = ("RS256", "RS384", "RS512")
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "RS256": hashes.SHA256,
+    "RS384": hashes.SHA384,
+    "RS512": hashes.SHA512,
+}
 CONTENT_TYPE = "application/octet-stream"
 
 
@@ -36,7 +51,8 @@ def check_signature(statement: dict[str, Any], jws: bytes) -> None:
     """Check a JWS compact signature against the statement it was attached to.
 
     Raises :class:`XapiError` (400) when the JWS is malformed, uses another algorithm
-    than RS256/384/512, or its payload is not the statement before it was signed.
+    than RS256/384/512, its signature does not verify with the public key of the first
+    ``x5c`` certificate, or its payload is not the statement before it was signed.
     """
     try:
         text = jws.decode("ascii").strip()
@@ -55,6 +71,8 @@ def check_signature(statement: dict[str, Any], jws: bytes) -> None:
         raise XapiError(f"the signature uses {alg!r}; only RS256, RS384 and RS512 are allowed")
     if not isinstance(payload, dict):
         raise XapiError("the signature's payload is not a statement")
+    if "x5c" in header:
+        _verify(header, f"{parts[0]}.{parts[1]}".encode("ascii"), _b64url(parts[2], "value"))
     unsigned = dict(statement)
     rest = [a for a in statement.get("attachments", []) if a.get("usageType") != SIGNATURE]
     if rest:
@@ -69,3 +87,24 @@ def check_signature(statement: dict[str, Any], jws: bytes) -> None:
         signed.pop("attachments", None)
     if not same_statement(unsigned, signed):
         raise XapiError("the signature's payload is not the statement that carries it")
+
+
+def _verify(header: dict[str, Any], signing_input: bytes, signature: bytes) -> None:
+    """Check the RSA signature with the first certificate of the header's ``x5c``."""
+    chain = header["x5c"]
+    if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
+        raise XapiError("the signature's x5c must be a list of base64 certificates")
+    try:
+        certificate = x509.load_der_x509_certificate(base64.b64decode(chain[0], validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise XapiError("the signature's first x5c certificate is not a DER certificate") from exc
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise XapiError(f"the x5c certificate's key is not RSA, as {header['alg']} needs")
+    try:
+        key.verify(signature, signing_input, padding.PKCS1v15(), _HASHES[header["alg"]]())
+    except InvalidSignature as exc:
+        raise XapiError(
+            "the signature does not verify: the statement was not signed with the key "
+            "of the x5c certificate, or was changed after signing"
+        ) from exc

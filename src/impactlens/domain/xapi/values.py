@@ -25,6 +25,8 @@ _DURATION = re.compile(
     rf"(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$"
 )
 
+_DURATION_PART = re.compile(r"(\d+(?:[.,]\d+)?)([A-Z])")
+
 
 def is_uuid(value: Any) -> bool:
     """Whether ``value`` is a UUID string (8-4-4-4-12 hexadecimal).
@@ -176,6 +178,6 @@ def duration_seconds(value: str) -> float:
         (date, {"Y": 31_556_952, "M": 2_629_746, "W": 604_800, "D": 86_400}),
         (time, {"H": 3_600, "M": 60, "S": 1}),
     ):
-        for number, unit in re.findall(r"(\d+(?:[.,]\d+)?)([A-Z])", part):
+        for number, unit in _DURATION_PART.findall(part):
             total += float(number.replace(",", ".")) * units[unit]
     return total

@@ -120,9 +120,7 @@ def _put(req: XRequest, store: Callable[[batches.Batch], list[str]]) -> Response
     if "id" in statement and str(statement["id"]).lower() != sid:
         raise XapiError(f"the statement's id {statement['id']} is not the statementId {sid}")
     statement = {**statement, "id": statement.get("id", sid)}
-    store(
-        batches.prepare_batch([statement], client=_client(req), parts=parts, version=req.version)
-    )
+    store(batches.prepare_batch([statement], client=_client(req), parts=parts, version=req.version))
     return Response(status_code=204, headers=_consistent())
 
 
