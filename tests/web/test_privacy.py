@@ -80,6 +80,31 @@ def test_viewer_document_drops_analyst_blocks_and_unchecked_small_groups() -> No
     assert [r["suppressed_reason"] for r in out["segments"]] == ["small group", "complementary"]
 
 
+def test_viewer_document_hides_synthetic_paths_of_few_trained_people() -> None:
+    path = [{"period": "2024-01-07", "actual": 4.1, "synthetic": 3.9}]
+    diagnostics = {
+        "synthetic_path": path,
+        "synthetic_launch": "2024-01-07",
+        "top_donors": [{"unit_id": "donor 1", "weight": 0.5}],
+        "cohort_effects": [{"start": "2024-01-07", "n_treated": 1, "effect": 0.2}],
+        "pre_rmspe": 0.3,
+    }
+    kpi = {"kpi": "csat", "unit": "person", "n_treated": 2, "effect": 0.2,
+           "pre_mean_treated": 4.0, "diagnostics": diagnostics}  # fmt: skip
+    team = {**kpi, "kpi": "incidents", "unit": "team"}
+    many = {**kpi, "kpi": "fcr", "n_treated": 5}
+    out = viewer_document({"kpis": [kpi, team, many]}, 5)
+    few, kept_team, kept_many = out["kpis"]
+    assert few["diagnostics"] == {
+        "pre_rmspe": 0.3,
+        "hidden": "paths and donors hidden: 2 trained people, fewer than 5",
+    }
+    assert few["pre_mean_treated"] is None and few["effect"] == 0.2
+    # team KPIs and groups at the threshold keep their paths
+    assert kept_team == team and kept_many == many
+    assert kpi["diagnostics"] is diagnostics and "synthetic_path" in diagnostics  # input intact
+
+
 def test_viewer_document_keeps_the_aggregates(served: Served) -> None:
     viewer = served.clients["viewer"].get(f"/programs/{PROGRAM}.json").json()
     analyst = served.clients["analyst"].get(f"/programs/{PROGRAM}.json").json()

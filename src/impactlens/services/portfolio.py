@@ -37,6 +37,9 @@ PERSON_KEYS = frozenset(
 )
 # Lists of group rows that the privacy threshold applies to.
 GROUP_KEYS = frozenset({"by_persona", "by_segment", "by_team", "skills", "segments"})
+# A synthetic comparison's paths and donors: with fewer trained people than the
+# threshold, the trained "actual" path is close to one person's own KPI series.
+FEW_TREATED_KEYS = frozenset({"synthetic_path", "synthetic_launch", "top_donors", "cohort_effects"})
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -126,7 +129,25 @@ def viewer_document(doc: dict[str, Any], min_group: int) -> dict[str, Any]:
         >>> out["data_health"], [r["n"] for r in out["metrics"]["by_persona"]]
         ({'x': {'rows': 9}}, [None, None])
     """
-    return _strip_people(doc, min_group)
+    out = _strip_people(doc, min_group)
+    for kpi in out.get("kpis") or []:
+        if isinstance(kpi, dict):
+            _hide_few_treated(kpi, min_group)
+    return out
+
+
+def _hide_few_treated(kpi: dict[str, Any], min_group: int) -> None:
+    """Drop a person KPI's per-trained-person paths when fewer than ``min_group`` trained."""
+    n = kpi.get("n_treated")
+    if kpi.get("unit", "person") != "person" or not isinstance(n, int) or n >= min_group:
+        return
+    diagnostics = kpi.get("diagnostics")
+    if isinstance(diagnostics, dict):
+        kept = {k: v for k, v in diagnostics.items() if k not in FEW_TREATED_KEYS}
+        if len(kept) < len(diagnostics):
+            kept["hidden"] = f"paths and donors hidden: {n} trained people, fewer than {min_group}"
+        kpi["diagnostics"] = kept
+    kpi["pre_mean_treated"] = None  # the mean of so few people is near their own data
 
 
 def _status(result: AnalysisResult) -> str:
