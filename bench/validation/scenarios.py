@@ -180,7 +180,7 @@ SCENARIOS: dict[str, Scenario] = {
             select_x=0.8,
             select_level=1.0,
             trend=0.03,
-            reps_share=0.15,  # synthetic DiD and control: 200 placebo fits each, ~5 s a draw
+            reps_share=0.5,  # synthetic DiD and control: 200 placebo fits each, ~5 s a draw
             right=("synthetic DiD",),
             wrong=("naive", "TWFE"),
         ),

@@ -348,6 +348,113 @@ def test_enough_people_for_the_target_gives_no_power_warning(con: Any) -> None:
     assert "too-few-to-detect" not in by_code(run(con))
 
 
+# -- hard data: check predicts what analyze cannot answer ---------------------------------
+
+
+def test_one_trained_person_predicts_synthetic_did_and_evidence_none(con: Any) -> None:
+    f = by_code(run(con, participation=participation(1)))["too-few-units"]
+    assert f.severity == "warning"
+    assert f.message == (
+        "KPI 'fcr': 1 trained and 59 comparison people; with fewer than 5 in a group "
+        "analyze grades the evidence none whatever the estimate. With so few trained people and "
+        "12 periods before the start it fits synthetic difference-in-differences (a "
+        "weighted blend of comparison people) and reports the effect as indicative only."
+    )
+    assert "randomise which ones" in f.fix
+
+
+def test_one_trained_team_is_too_few_units(con: Any) -> None:
+    # p00-p04 are team t00: 1 trained team against the 11 others
+    f = by_code(run(con, plan(kpis=[TEAM_KPI]), participation=participation(5)))["too-few-units"]
+    assert f.message.startswith("KPI 'incidents': 1 trained and 11 comparison teams; with")
+    assert "synthetic difference-in-differences" in f.message
+
+
+def test_few_comparison_units_without_synthetic_mention(con: Any) -> None:
+    f = by_code(run(con, participation=participation(N - 3)))["too-few-units"]
+    assert f.message == (
+        "KPI 'fcr': 57 trained and 3 comparison people; with fewer than 5 in a group "
+        "analyze grades the evidence none whatever the estimate."
+    )
+
+
+def test_five_in_each_group_is_not_too_few(con: Any) -> None:
+    found = by_code(run(con, participation=participation(5)))
+    assert "too-few-units" not in found
+    randomised = participation(N, arm=["treatment"] * 2 + ["control"] * (N - 2))
+    assert "too-few-units" not in by_code(run(con, participation=randomised))
+
+
+def test_constant_kpi_is_an_error(con: Any) -> None:
+    zeros = kpis().assign(value=lambda d: np.where(d.kpi == "fcr", 0.0, d.value))
+    f = by_code(run(con, kpis=zeros))["kpi-constant"]
+    assert f.severity == "error"
+    assert f.message == (
+        f"KPI 'fcr' is 0 in all {N * len(PERIODS):,} rows: a KPI that does not vary shows no "
+        "effect, and analyze grades the evidence none (standard error 0)."
+    )
+
+
+def test_kpi_constant_before_launch_is_a_warning(con: Any) -> None:
+    frame = kpis()
+    before = (frame.kpi == "fcr") & (frame.period < START)
+    f = by_code(run(con, kpis=frame.assign(value=frame.value.where(~before, 70.0))))["kpi-constant"]
+    assert f.severity == "warning"
+    assert f.message.startswith(f"KPI 'fcr' is 70 in all {N * 12:,} rows before launch: there")
+
+
+def test_covariate_that_separates_the_groups_is_an_error(con: Any) -> None:
+    # the 30 trained people (p00-p29) all have 10+ years, the comparison 1-7
+    frame = people().assign(tenure_years=[10.0 + i if i < 30 else 1.0 + i % 7 for i in range(N)])
+    f = by_code(run(con, people=frame))["covariate-separates"]
+    assert f.severity == "error"
+    assert f.message == (
+        "Covariate 'tenure_years' separates trained from comparison people completely "
+        "(trained 10 to 39, comparison 1 to 7): no comparison person resembles a trained "
+        "one, so analyze finds no overlap and gives no estimate (evidence none)."
+    )
+
+
+def test_categorical_covariate_that_separates_the_groups(con: Any) -> None:
+    frame = people().assign(site=["A" if i < 15 else "B" if i < 30 else "C" for i in range(N)])
+    f = by_code(run(con, plan(comparison={"covariates": ["site"]}), people=frame))[
+        "covariate-separates"
+    ]
+    assert "(trained: 'A', 'B'; comparison: 'C')" in f.message
+    touching = people().assign(tenure_years=[7.0 if i < 30 else 1.0 + i % 7 for i in range(N)])
+    assert "covariate-separates" not in by_code(run(con, people=touching))
+
+
+def test_kpi_gaps_share_and_staggered_drop(con: Any) -> None:
+    frame = kpis()
+    rng = np.random.default_rng(3)
+    drop = (frame.kpi == "fcr") & (rng.random(len(frame)) < 0.2)
+    gappy = frame[~drop]
+    n_missing = int(drop.sum())
+    units = gappy[gappy.kpi == "fcr"].groupby("unit_id").period.nunique()
+    n_gappy = int((units < len(PERIODS)).sum())
+    f = by_code(run(con, kpis=gappy))["kpi-gaps"]
+    share = n_missing / (N * len(PERIODS))
+    assert f.severity == "warning"
+    assert f.message.startswith(
+        f"KPI 'fcr' is missing {share:.0%} of its unit-periods ({n_missing:,} of "
+        f"{N * len(PERIODS):,}); {n_gappy} of {N} people lack at least one period."
+    )
+    staggered = plan(comparison={**PLAN["comparison"], "method": "staggered"})
+    g = by_code(run(con, staggered, kpis=gappy))["kpi-gaps"]
+    assert g.message.endswith(
+        f"drops every unit with a gap, so those {n_gappy} people would be left out."
+    )
+    assert "comparison.method: auto" in g.fix
+
+
+def test_a_few_gaps_are_an_info(con: Any) -> None:
+    frame = kpis()
+    f = by_code(run(con, kpis=frame.drop(index=[0, 1])))["kpi-gaps"]
+    assert f.severity == "info"
+    assert "(2 of 1,080); 1 of 60 people lack at least one period." in f.message
+
+
 # -- privacy ----------------------------------------------------------------------------
 
 

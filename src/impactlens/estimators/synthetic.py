@@ -19,11 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from impactlens.estimators.base import Estimate, Estimator, KpiPanel
 from impactlens.estimators.evidence import MIN_UNITS
 from impactlens.estimators.grid import PanelGrid, panel_facts
-from impactlens.estimators.inference import normal_interval
+from impactlens.estimators.inference import Interval, normal_interval
 from impactlens.estimators.matched_did import WeightedDiffInDiff
 from impactlens.estimators.propensity import balance_table
 from impactlens.estimators.synthetic_cohorts import Cohort, build_cohorts
@@ -31,6 +32,7 @@ from impactlens.estimators.synthetic_covariates import adjust_cohorts, covariate
 from impactlens.estimators.synthetic_inference import (
     aggregate,
     in_time_placebo,
+    jackknife_df,
     jackknife_se,
     jackknife_taus,
     placebo_taus,
@@ -124,8 +126,13 @@ class _Synthetic:
         }
         # Jackknife (Algorithm 3) wherever it is defined (two or more trained units);
         # placebo (Algorithm 4) with one trained unit. Both SEs go to the diagnostics.
+        # The jackknife's interval uses a t quantile: with few trained units its
+        # variance is estimated from them alone (``jackknife_df``).
         if jack is not None:
-            diag["inference"] = "jackknife (Arkhangelsky et al. 2021, Algorithm 3)"
+            diag["inference"] = (
+                "jackknife (Arkhangelsky et al. 2021, Algorithm 3), Student-t interval "
+                "on Welch-Satterthwaite degrees of freedom"
+            )
             se: float | None = diag["jackknife_se"]
         elif placebo is not None:
             diag["inference"] = "placebo (Arkhangelsky et al. 2021, Algorithm 4)"
@@ -138,6 +145,9 @@ class _Synthetic:
                 "units, and the jackknife needs two trained units"
             )
         ci = normal_interval(tau, None if se is None else se**2)
+        if jack is not None and ci.se:
+            diag["jackknife_df"] = jackknife_df(jack, len(control_rows))
+            ci = t_interval(tau, ci.se, diag["jackknife_df"])
         p_value = ci.p_value
         if self.design == "sc" and len(cohorts) == 1:
             p_value, diag["rmspe_ratio"] = rmspe_ratio_p(cohorts[0], fits[0])
@@ -268,6 +278,21 @@ def _adjust(
     # build_cohorts keeps each cohort's treated rows in grid order, as treated_rows is
     by_cohort = [treated_rows[grid.first[treated_rows] == c.start] for c in cohorts]
     return adjust_cohorts(cohorts, x_all, control_rows, by_cohort)
+
+
+def t_interval(effect: float, se: float, df: float, level: float = 0.95) -> Interval:
+    """Interval and two-sided p-value with Student's t quantile on ``df`` degrees of freedom.
+
+    Examples:
+        >>> r = t_interval(1.0, 0.5, 3.0)
+        >>> round(r.ci_low, 3), round(r.ci_high, 3), round(r.p_value, 3)
+        (-0.591, 2.591, 0.139)
+    """
+    if not np.isfinite(df):
+        return normal_interval(effect, se**2, level)
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    p = float(2 * stats.t.sf(abs(effect) / se, df))
+    return Interval(effect, se, effect - q * se, effect + q * se, p)
 
 
 def _describe(

@@ -31,8 +31,16 @@ from impactlens.domain.check import (
     target_is_improvement,
 )
 from impactlens.domain.plan import ImpactPlan, KpiSpec
+from impactlens.estimators.evidence import MIN_UNITS
+from impactlens.estimators.synthetic import (
+    AUTO_MAX_TREATED,
+    AUTO_MIN_COMPARISON,
+    AUTO_MIN_PRE,
+    MAX_COMPARISON,
+)
 
 MIN_PRE_PERIODS = 2
+GAPS_WARN = 0.1  # share of missing unit-periods from which gaps are a warning, not an info
 GOOD_PRE_PERIODS = 8
 ALPHA, POWER = 0.05, 0.8
 # Contract, "Who is trained": the rungs, and where dropped / exempt sit on them.
@@ -367,6 +375,7 @@ class _DataCheck:
                     f"Use the people import's {key} as the KPI's unit_id (unit: {k.unit}).",
                 )
         n_t, n_c = counts["trained"], counts["comparison"]
+        self._hard_data(k, rows, pre, n_t, n_c)
         planned = self.part is None
         total = n_c if planned else n_t + n_c
         if not target_is_improvement(k) or total < 2 or (not planned and not (n_t and n_c)):
@@ -394,6 +403,134 @@ class _DataCheck:
             "but is unlikely to show the target effect.",
         )
 
+    # -- hard data: what analyze will not be able to answer --------------------------
+
+    def _hard_data(self, k: KpiSpec, rows: ir.Table, pre: ir.Table, n_t: int, n_c: int) -> None:
+        """Findings that predict an ``evidence: none`` result or a named limitation."""
+        self._constant(k, rows, pre)
+        self._gaps(k, rows)
+        if self.part is not None and not self.randomised and n_t and n_c:
+            self._few_units(k, pre, n_t, n_c)
+
+    def _constant(self, k: KpiSpec, rows: ir.Table, pre: ir.Table) -> None:
+        scopes: tuple[tuple[ir.Table, Severity, str], ...] = (
+            (rows, "error", "a KPI that does not vary shows no effect, and analyze grades "
+             "the evidence none (standard error 0)"),
+            (pre, "warning", "there is no pre-period variation to compare trends or fit "
+             "weights on"),
+        )  # fmt: skip
+        for table, severity, why in scopes:
+            stats = table.aggregate(n=table.count(), lo=table.value.min(), hi=table.value.max())
+            n, lo, hi = (stats.execute()[c].iloc[0] for c in ("n", "lo", "hi"))
+            if int(n) < 2 or pd.isna(lo) or lo != hi:
+                continue
+            scope = "" if table is rows else " before launch"
+            self.add(
+                severity,
+                "kpi-constant",
+                f"KPI {k.id!r} is {figure(float(lo))} in all {int(n):,} rows{scope}: {why}.",
+                f"Check the import of {k.id!r} (a column mapped wrongly, or a default "
+                "value filled in for missing data), or pick a KPI that varies between "
+                f"{_NOUN[k.unit]} and over time.",
+            )
+            return
+
+    def _gaps(self, k: KpiSpec, rows: ir.Table) -> None:
+        trained, comparison = self.groups(k.unit)
+        ids = trained.union(comparison, distinct=True)
+        mine = rows.semi_join(ids, rows.unit_id.cast("string") == ids.unit_id)
+        per_unit = mine.group_by("unit_id").aggregate(n=mine.period.nunique())
+        stats = per_unit.aggregate(units=per_unit.count(), obs=per_unit.n.sum()).execute()
+        n_units, observed = int(stats["units"].iloc[0]), stats["obs"].iloc[0]
+        n_periods = int(rows.period.nunique().execute())
+        if not n_units or pd.isna(observed) or int(observed) >= n_units * n_periods:
+            return
+        cells = n_units * n_periods
+        share = 1 - int(observed) / cells
+        gappy = _count(per_unit.filter(per_unit.n < n_periods))
+        noun = _NOUN[k.unit]
+        message = (
+            f"KPI {k.id!r} is missing {share:.0%} of its unit-periods "
+            f"({cells - int(observed):,} of {cells:,}); {gappy} of {n_units} {noun} lack "
+            "at least one period."
+        )
+        if self.plan.comparison.method == "staggered":
+            self.add(
+                "warning",
+                "kpi-gaps",
+                message + " comparison.method: staggered (Callaway & Sant'Anna) drops every "
+                f"unit with a gap, so those {gappy} {noun} would be left out.",
+                f"Import the missing periods of {k.id!r}, or use comparison.method: auto, "
+                "whose weighted difference-in-differences keeps units with gaps.",
+            )
+            return
+        self.add(
+            "warning" if share >= GAPS_WARN else "info",
+            "kpi-gaps",
+            message + " The weighted difference-in-differences uses every observed cell, "
+            "but a synthetic comparison leaves out comparison units with gaps.",
+            f"Import the missing periods of {k.id!r} (zeros where zero is the true value).",
+        )
+
+    def _few_units(self, k: KpiSpec, pre: ir.Table, n_t: int, n_c: int) -> None:
+        if n_t >= MIN_UNITS and n_c >= MIN_UNITS:
+            return
+        noun = _NOUN[k.unit]
+        n_pre = int(pre.period.nunique().execute())
+        message = (
+            f"KPI {k.id!r}: {n_t} trained and {n_c} comparison {noun}; with fewer than "
+            f"{MIN_UNITS} in a group analyze grades the evidence none whatever the estimate."
+        )
+        synthetic = (
+            self.plan.comparison.method in ("auto", "synthetic")
+            and 1 <= n_t <= AUTO_MAX_TREATED
+            and AUTO_MIN_COMPARISON <= n_c <= MAX_COMPARISON
+            and n_pre >= AUTO_MIN_PRE
+        )
+        if synthetic:
+            message += (
+                f" With so few trained {noun} and {n_pre} periods before the start it fits "
+                f"synthetic difference-in-differences (a weighted blend of comparison {noun}) "
+                "and reports the effect as indicative only."
+            )
+        self.add(
+            "warning",
+            "too-few-units",
+            message,
+            f"Bring at least {MIN_UNITS} {noun} into each group (train more, or widen "
+            "comparison.eligible); if only a few can take part, randomise which ones "
+            "(impactlens pilot design), or agree with the sponsor that the result is "
+            "indicative.",
+        )
+
+    def covariate_overlap(self) -> None:
+        """Whether a covariate tells trained and comparison people apart perfectly."""
+        if self.part is None or self.randomised or self.people is None:
+            return
+        trained, comparison = self.groups("person")
+        if not (_count(trained) and _count(comparison)):
+            return
+        people = self.people
+        for col in [c for c in self.plan.comparison.covariates if c in people.columns]:
+            sides = []
+            for group in (trained, comparison):
+                known = people.semi_join(group, people.person_id.cast("string") == group.unit_id)
+                sides.append(known.filter(known[col].notnull())[col])
+            numeric = people[col].type().is_numeric()
+            split = _separation(sides[0], sides[1], numeric)
+            if split is None:
+                continue
+            self.add(
+                "error",
+                "covariate-separates",
+                f"Covariate {col!r} separates trained from comparison people completely "
+                f"({split}): no comparison person resembles a trained one, so analyze finds "
+                "no overlap and gives no estimate (evidence none).",
+                f"Widen comparison.eligible to untrained people whose {col} is like the "
+                f"trained people's, drop {col!r} from comparison.covariates if it does not "
+                "affect the KPI, or randomise who is trained.",
+            )
+
     # -- privacy -------------------------------------------------------------------
 
     def small_groups(self) -> None:
@@ -418,6 +555,29 @@ class _DataCheck:
                 f"Merge small {col} values, drop {col} from segments, or accept that "
                 "viewers see those people only in totals.",
             )
+
+
+def _separation(trained: ir.Column, comparison: ir.Column, numeric: bool) -> str | None:
+    """How a covariate splits the groups without overlap, or None when they overlap.
+
+    Numeric: one group's range lies strictly below the other's; otherwise the two
+    groups share no value. A group with no known value does not count as separated.
+    """
+    if numeric:
+        lo_t, hi_t, lo_c, hi_c = (
+            x.execute() for x in (trained.min(), trained.max(), comparison.min(), comparison.max())
+        )
+        if any(pd.isna(v) for v in (lo_t, hi_t, lo_c, hi_c)) or not (hi_t < lo_c or hi_c < lo_t):
+            return None
+        return (
+            f"trained {figure(float(lo_t))} to {figure(float(hi_t))}, "
+            f"comparison {figure(float(lo_c))} to {figure(float(hi_c))}"
+        )
+    t_values = sorted(str(v) for v in trained.name("v").as_table().distinct().execute()["v"])
+    c_values = sorted(str(v) for v in comparison.name("v").as_table().distinct().execute()["v"])
+    if not t_values or not c_values or set(t_values) & set(c_values):
+        return None
+    return f"trained: {listing(t_values)}; comparison: {listing(c_values)}"
 
 
 def _spread(pre: ir.Table) -> tuple[float | None, float]:
@@ -462,6 +622,7 @@ def check_plan(
     if groups_ok:
         check.comparison()
         check.small_groups()
+        check.covariate_overlap()
     check.kpi_data(groups_ok)
     return sort_findings([*plan_alignment(plan), *check.findings])
 
