@@ -13,6 +13,7 @@ from impactlens.services import retention
 from impactlens.services.importing import import_data
 from impactlens.services.portfolio import Dashboard
 from impactlens.services.retention import aggregates, expire_person_data, months_before
+from impactlens.services.users import User
 from impactlens.services.workspace import Workspace
 
 PLAN = """\
@@ -137,7 +138,7 @@ def test_no_setting_keeps_everything(tmp_path: Path) -> None:
 
 def test_expiry_removes_old_rows_keeps_recent_ones_and_the_effect(ws: Workspace) -> None:
     board = Dashboard(ws.path)
-    before = board.portfolio()[0]
+    before = board.portfolio(User("ops", "analyst"))[0]
     assert before["status"] == "measured" and before["effect"] == pytest.approx(10, abs=1)
     with board.ws.store() as store:  # the board holds the store: count through it
         counts = {t: store.table(t).count().to_pyarrow().as_py() for t in retention.DATED}
@@ -182,7 +183,7 @@ def test_expiry_removes_old_rows_keeps_recent_ones_and_the_effect(ws: Workspace)
     assert audit[0]["user"] == "ops"
     assert audit[0]["route"] == "people expire: 66 rows before 2025-06-15 removed"
 
-    after = board.portfolio()[0]
+    after = board.portfolio(User("ops", "analyst"))[0]
     for key in ("effect", "ci_low", "ci_high", "evidence"):
         assert after[key] == before[key], key
     again = expire_person_data(board.ws, today=TODAY)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PROGRAM, ROLES
+from .conftest import FEW_PROGRAM, PROGRAM, ROLES
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CLI = [sys.executable, "-m", "impactlens.cli"]
@@ -213,6 +213,20 @@ def test_every_role_sees_rendered_charts_and_viewer_is_kept_out(
                     assert "Not for your role" in page.content()
                     person = page.goto(f"{base}/programs/{PROGRAM}.json")
                     assert person is not None and "samples" not in person.text()
+                    # fewer trained people than the threshold: the drawn trend has no trained
+                    # line, and the verdict says the results are hidden
+                    page.goto(f"{base}/programs/{FEW_PROGRAM}")
+                    expected = page.locator("[data-spec]").count()
+                    page.wait_for_function(
+                        f"document.querySelectorAll('[data-rendered=true]').length >= {expected}"
+                    )
+                    trend = page.locator("#chart-trend-1 svg").inner_html()
+                    # vega labels each drawn point with its fields: no point of the trained
+                    assert "group: Comparison" in trend and "group: Trained" not in trend
+                    assert "hidden from viewers" in page.locator("main").inner_text()
+                    page.screenshot(
+                        path=str(SCREENSHOTS / "web-viewer-few-trained.png"), full_page=True
+                    )
                 else:
                     assert data.status == 200
                     page.screenshot(path=str(SCREENSHOTS / f"web-{role}-data.png"), full_page=True)

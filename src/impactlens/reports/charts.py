@@ -122,6 +122,8 @@ def kpi_trend_chart(kpi: KpiResult, launch: str | None) -> dict[str, Any]:
     sub = f"Mean per {unit_noun(kpi, 1)} and period; {_better(kpi)}"
     if launch:
         sub += "; the vertical line marks the launch"
+    if any(p.mean is None and p.n > 0 for p in kpi.trend):
+        sub += "; points of groups under the privacy threshold are hidden"
     base = alt.Chart(alt.Data(values=rows))
     enc = group_encodings(
         alt.X("period:T", title="Period (end date)"),

@@ -199,6 +199,9 @@ def verdict_sentence(result: AnalysisResult) -> str:
     kpi = primary_kpi(result)
     if kpi is None:
         return "Not enough data yet: the plan names no business KPI. Add a primary KPI to the plan."
+    hidden = kpi.diagnostics.get("hidden")
+    if kpi.effect is None and isinstance(hidden, str):
+        return hidden_sentences(kpi.kpi, hidden)[0]
     if kpi.evidence == "none" or kpi.effect is None:
         return _not_enough(kpi)
     label = kpi_label(kpi.kpi)
@@ -241,6 +244,20 @@ def verdict_sentence(result: AnalysisResult) -> str:
     )
 
 
+def hidden_sentences(kpi: str, reason: str) -> tuple[str, str]:
+    """The verdict and the next step a viewer reads when a KPI's results are hidden.
+
+    Examples:
+        >>> hidden_sentences("csat", "3 trained people, fewer than 5")[0]
+        'Csat: the results are hidden from viewers (3 trained people, fewer than 5).'
+    """
+    return (
+        f"{kpi_label(kpi)}: the results are hidden from viewers ({reason}).",
+        "Ask an analyst: with so few people trained, the results are shown to analysts only; "
+        "training more people makes them visible here.",
+    )
+
+
 def next_step_sentence(result: AnalysisResult) -> str:
     """What next, stated: scale, fix, stop, or measure longer.
 
@@ -249,6 +266,8 @@ def next_step_sentence(result: AnalysisResult) -> str:
     if result.next_step:
         return result.next_step
     kpi = primary_kpi(result)
+    if kpi is not None and kpi.effect is None and isinstance(kpi.diagnostics.get("hidden"), str):
+        return hidden_sentences(kpi.kpi, kpi.diagnostics["hidden"])[1]
     if kpi is None or kpi.evidence == "none" or kpi.effect is None:
         return (
             "Measure longer: keep collecting KPI data (or widen the pilot) "

@@ -23,6 +23,7 @@ from impactlens.domain.plan import ImpactPlan, parse_plan, plan_sha256
 from impactlens.domain.result import AnalysisResult
 from impactlens.ingest.base import ImportSummary
 from impactlens.metrics.privacy import suppress_groups
+from impactlens.reports.format import hidden_sentences
 from impactlens.services.analysis import analyze_program
 from impactlens.services.audit import AuditLog
 from impactlens.services.checking import check_programs
@@ -37,9 +38,16 @@ PERSON_KEYS = frozenset(
 )
 # Lists of group rows that the privacy threshold applies to.
 GROUP_KEYS = frozenset({"by_persona", "by_segment", "by_team", "skills", "segments"})
-# A synthetic comparison's paths and donors: with fewer trained people than the
-# threshold, the trained "actual" path is close to one person's own KPI series.
-FEW_TREATED_KEYS = frozenset({"synthetic_path", "synthetic_launch", "top_donors", "cohort_effects"})
+# A person KPI's figures a viewer loses when fewer people than the threshold were
+# trained: each is close to those few people's own KPI data (see _hide_few_treated).
+HIDDEN_FIGURES = (
+    "effect", "ci_low", "ci_high", "p_value", "relative_effect", "naive_effect", "target_met",
+    "pre_mean_treated",
+)  # fmt: skip
+HIDDEN_ROI = (
+    "benefits", "benefits_low", "benefits_high", "roi_pct", "roi_pct_low", "roi_pct_high", "bcr",
+    "break_even_months", "conservative", "participant_estimate",
+)  # fmt: skip
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -131,23 +139,68 @@ def viewer_document(doc: dict[str, Any], min_group: int) -> dict[str, Any]:
     """
     out = _strip_people(doc, min_group)
     for kpi in out.get("kpis") or []:
-        if isinstance(kpi, dict):
-            _hide_few_treated(kpi, min_group)
+        if isinstance(kpi, dict) and kpi.get("unit", "person") == "person":
+            _hide_small_periods(kpi, min_group)
+            _hide_few_treated(out, kpi, min_group)
     return out
 
 
-def _hide_few_treated(kpi: dict[str, Any], min_group: int) -> None:
-    """Drop a person KPI's per-trained-person paths when fewer than ``min_group`` trained."""
-    n = kpi.get("n_treated")
-    if kpi.get("unit", "person") != "person" or not isinstance(n, int) or n >= min_group:
+def _hide_small_periods(kpi: dict[str, Any], min_group: int) -> None:
+    """Blank a person KPI's trend points that average fewer than ``min_group`` people.
+
+    No total per period is published beside the two groups' means, so hiding the small
+    point alone leaves nothing to recover it from by differencing.
+    """
+    trend = kpi.get("trend")
+    if not isinstance(trend, list):
         return
-    diagnostics = kpi.get("diagnostics")
-    if isinstance(diagnostics, dict):
-        kept = {k: v for k, v in diagnostics.items() if k not in FEW_TREATED_KEYS}
-        if len(kept) < len(diagnostics):
-            kept["hidden"] = f"paths and donors hidden: {n} trained people, fewer than {min_group}"
-        kpi["diagnostics"] = kept
-    kpi["pre_mean_treated"] = None  # the mean of so few people is near their own data
+    kpi["trend"] = [
+        {**point, "mean": None}
+        if isinstance(point, dict) and isinstance(point.get("n"), int) and point["n"] < min_group
+        else point
+        for point in trend
+    ]
+
+
+def _hide_few_treated(doc: dict[str, Any], kpi: dict[str, Any], min_group: int) -> None:
+    """Blank every figure of a person KPI computed from fewer than ``min_group`` trained people.
+
+    With so few trained people the effect is close to their own KPI change (the
+    comparison group's change is shown beside it, so the trained change follows by
+    differencing), and so are the paths, event study, covariate means, the business
+    tier's trained means and the ROI built on the effect. Viewers get the grade, the
+    group sizes and the reason; analysts see it all.
+    """
+    n = kpi.get("n_treated")
+    if not isinstance(n, int) or n >= min_group:
+        return
+    reason = f"{n} trained people, fewer than the privacy threshold of {min_group}"
+    for key in HIDDEN_FIGURES:
+        if key in kpi:
+            kpi[key] = None
+    kpi["trend"] = [
+        {**p, "mean": None} if isinstance(p, dict) and p.get("group") == "treated" else p
+        for p in kpi.get("trend") or []
+    ]
+    kpi["by_event_time"], kpi["balance"] = [], []
+    kpi["diagnostics"] = {"hidden": reason}
+    kpi["evidence_reasons"] = [f"details hidden: {reason}"]
+    business = ((doc.get("metrics") or {}).get("business") or {}).get("kpis") or []
+    for row in business:
+        if isinstance(row, dict) and row.get("kpi") == kpi.get("kpi"):
+            row["pre_treated"] = row["post_treated"] = None
+    roi = doc.get("roi")
+    if isinstance(roi, dict) and (roi.get("kpi") == kpi.get("kpi") or kpi.get("primary")):
+        for key in HIDDEN_ROI:
+            if key in roi:
+                roi[key] = None
+        roi["ledger"], roi["sensitivity"] = [], []
+    if kpi.get("primary"):
+        metrics = doc.get("metrics")
+        if isinstance(metrics, dict) and metrics.get("vanity_flag"):
+            metrics["vanity_flag"] = None  # it quotes the effect and its interval
+        # the analysis's sentences speak of the effect: say why it is hidden instead
+        doc["verdict"], doc["next_step"] = hidden_sentences(str(kpi.get("kpi")), reason)
 
 
 def _status(result: AnalysisResult) -> str:
@@ -206,12 +259,16 @@ class Dashboard:
         return self._memo[key]
 
     # -- use cases -------------------------------------------------------------
-    def portfolio(self) -> list[dict[str, Any]]:
-        """One row per program: objective, primary KPI, effect, evidence, ROI and status."""
+    def portfolio(self, user: User) -> list[dict[str, Any]]:
+        """One row per program: objective, primary KPI, effect, evidence, ROI and status.
+
+        Rows come from the document ``user`` may see, so a viewer's row hides what the
+        program page hides.
+        """
         rows: list[dict[str, Any]] = []
         for program in self.ws.programs():
             try:
-                result = self.result(program)
+                result = AnalysisResult.model_validate(self.program(program, user))
             except ImpactLensError as exc:
                 rows.append({"program": program, "status": "error", "error": str(exc)})
                 continue

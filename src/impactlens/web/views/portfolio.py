@@ -45,5 +45,5 @@ def _display(row: dict[str, Any]) -> dict[str, Any]:
 @twin(router, "/", "viewer", "Portfolio of programs")
 def portfolio(request: Request) -> Response:
     """Every program: objective, primary KPI, effect with interval, evidence, ROI, status."""
-    rows = dashboard(request).portfolio()
+    rows = dashboard(request).portfolio(request.state.user)
     return page(request, "portfolio", {"programs": rows}, rows=[_display(r) for r in rows])
