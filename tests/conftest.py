@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,3 +30,15 @@ def chromium_launch() -> dict[str, Any]:
     if path is None:
         pytest.fail("Debian's chromium is not installed: run `make system-deps` first")
     return {"executable_path": path, "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def pilot_org() -> ModuleType:
+    """tests/services/pilot_org.py: a small organisation for pilot tests (not a test module)."""
+    spec = importlib.util.spec_from_file_location(
+        "pilot_org", Path(__file__).parent / "services" / "pilot_org.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 EXE = [sys.executable, "-m", "impactlens.cli"]
-ORG = Path(__file__).parents[1] / "services" / "pilot_org.py"
-CONTRACT_KEYS = {
-    "kpi",
-    "unit",
-    "teams",
-    "team_size",
-    "share",
-    "icc",
-    "r2",
-    "sd",
-    "alpha",
-    "power",
-    "mde",
-    "mde_relative",
-    "needed_for_target",
-}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,12 +19,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def pilot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("pilot_org", ORG)
-    assert spec and spec.loader
-    org = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(org)
-    return org.run(tmp_path_factory.mktemp("cli-pilot"), -0.8)
+def pilot(tmp_path_factory: pytest.TempPathFactory, pilot_org: ModuleType) -> dict[str, Any]:
+    return {**pilot_org.run(tmp_path_factory.mktemp("cli-pilot"), -0.8), "org": pilot_org}
 
 
 @pytest.mark.slow
@@ -48,7 +28,7 @@ def test_design_json_has_the_contract_keys(pilot: dict[str, Any]) -> None:
     res = run("pilot", "design", "tidy-pilot", "--json", "-w", str(pilot["ws"].path))
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert set(doc) >= CONTRACT_KEYS
+    assert set(doc) >= pilot["org"].DESIGN_KEYS
     assert doc["teams"] == 60 and doc["unit"] == "team"
     text = run("pilot", "design", "tidy-pilot", "--teams", "8", "-w", str(pilot["ws"].path))
     assert "With 8 teams you could only see a" in text.stdout

@@ -19,6 +19,11 @@ HISTORY = pd.date_range("2025-10-05", periods=12, freq="W-SUN")
 POST = pd.date_range("2026-01-11", periods=12, freq="W-SUN")
 START, END = "2026-01-05", "2026-03-29"
 REGIONS = ("North", "South", "East", "West")
+# The contract's keys of `impactlens pilot design --json` (the dashboard's twin has them too)
+DESIGN_KEYS = frozenset(
+    {"kpi", "unit", "teams", "team_size", "share", "icc", "r2", "sd", "alpha", "power", "mde",
+     "mde_relative", "needed_for_target"}
+)  # fmt: skip
 
 PLAN = """\
 program: tidy-pilot

@@ -3,12 +3,12 @@ and the design page, whose JSON twin is `impactlens pilot design --json`."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,36 +19,11 @@ from .conftest import PROGRAM, Served
 
 EXE = [sys.executable, "-m", "impactlens.cli"]
 DESIGN = f"/pilots/{PROGRAM}/design"
-CONTRACT_KEYS = {
-    "kpi",
-    "unit",
-    "teams",
-    "team_size",
-    "share",
-    "icc",
-    "r2",
-    "sd",
-    "alpha",
-    "power",
-    "mde",
-    "mde_relative",
-    "needed_for_target",
-}
-
-ORG = Path(__file__).parents[1] / "services" / "pilot_org.py"
-
-
-def _org():
-    spec = importlib.util.spec_from_file_location("pilot_org", ORG)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.mark.slow
-def test_pilot_portfolio_by_role(tmp_path: Path) -> None:
-    ws = _org().run(tmp_path, -0.8)["ws"]
+def test_pilot_portfolio_by_role(tmp_path: Path, pilot_org: ModuleType) -> None:
+    ws = pilot_org.run(tmp_path, -0.8)["ws"]
     # the CLI first: the app holds the store's write lock while it lives
     cli = _cli_design(ws.path, "tidy-pilot", "--teams", "24")
     app = create_app(ws.path)
@@ -103,12 +78,12 @@ def _cli_design(workspace: Path, program: str, *args: str) -> dict[str, object]:
     return json.loads(res.stdout)
 
 
-def test_design_page_is_for_analysts(served: Served) -> None:
+def test_design_page_is_for_analysts(served: Served, pilot_org: ModuleType) -> None:
     for role, status in (("viewer", 403), ("analyst", 200), ("admin", 200)):
         for url in (DESIGN, DESIGN + ".json"):
             assert served.clients[role].get(url).status_code == status, (role, url)
     doc = served.clients["analyst"].get(DESIGN + ".json").json()
-    assert set(doc) >= CONTRACT_KEYS and doc["kpi"] == "csat" and doc["unit"] == "team"
+    assert set(doc) >= pilot_org.DESIGN_KEYS and doc["kpi"] == "csat" and doc["unit"] == "team"
     html = served.clients["analyst"].get(DESIGN).text
     assert f"<strong>{doc['sentence']}</strong>" in html  # the plain sentence
     assert "Minimum detectable effect" in html and "Power at the MDE, simulated" in html
