@@ -1,6 +1,6 @@
 """Benchmark: the pages over real HTTP from ``impactlens serve`` (goal: p95 < 300 ms).
 
-Builds (or reuses) the demo workspace of bench/web_pages.py, adds a viewer and an
+Builds (or reuses) a demo workspace (or bench/analysis_scale.py's), adds a viewer and an
 analyst with API tokens, starts ``impactlens serve`` (uvicorn) on 127.0.0.1, opens
 every page once so the analyses are cached, then times N requests per page with one
 keep-alive httpx client. The baseline is the same page in process (FastAPI's test
