@@ -175,3 +175,12 @@ def test_serve_expires_old_records_before_it_starts(
     assert got.exit_code == 0, got.output
     assert "Expired 1 person-level rows before" in got.output
     assert started == ["impactlens.web.app:app_from_env"]
+
+
+def test_serve_refuses_several_workers_on_the_embedded_store(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).returncode == 0
+    res = run("serve", "--workers", "2", "-w", str(ws))
+    assert res.returncode == 1
+    assert "--workers 2 needs a PostgreSQL store; this workspace's store is duckdb" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -66,6 +66,11 @@ def _statements() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
+    return sales_workspace(tmp_path)
+
+
+def sales_workspace(tmp_path: Path) -> Workspace:
+    """People, participation, KPIs and 9 LRS statements of the `sales` program."""
     ws = Workspace.create(tmp_path / "ws")
     (ws.path / "plans" / "sales.yaml").write_text(PLAN, encoding="utf-8")
     with (ws.path / "impactlens.toml").open("a", encoding="utf-8") as fh:

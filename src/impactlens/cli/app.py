@@ -179,6 +179,10 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", help="Largest file an upload may send.")
     ] = 200,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Server processes (more than 1 needs a PostgreSQL store)."),
+    ] = 1,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Run the web dashboard and REST API (OpenAPI at /openapi.json); holds the store."""
@@ -187,6 +191,13 @@ def serve(
     from impactlens.services.retention import expire_person_data
 
     ws = _workspace(workspace)
+    engine = ws.store_url.partition("://")[0].lower()
+    if workers > 1 and engine not in {"postgresql", "postgres"}:
+        raise ImpactLensError(
+            f"--workers {workers} needs a PostgreSQL store; this workspace's store is {engine} "
+            "(one process holds an embedded DuckDB store): serve with one worker, or set "
+            '`store = "postgresql://..."` in impactlens.toml (docs/how-to/deploy.md)'
+        )
     expired = expire_person_data(ws, by="serve", role="server")  # before the server holds the store
     if expired is not None and expired.total:
         out.print(f"Expired {expired.total} person-level rows before {expired.cutoff}")
@@ -195,7 +206,12 @@ def serve(
     os.environ["IMPACTLENS_MAX_UPLOAD_MB"] = str(max_upload_mb)
     out.print(f"ImpactLens dashboard for {ws.path} at http://{host}:{port}/ (Ctrl+C to stop)")
     uvicorn.run(
-        "impactlens.web.app:app_from_env", factory=True, host=host, port=port, log_level="warning"
+        "impactlens.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
     )
 
 

@@ -220,6 +220,7 @@ class Dashboard:
             self.accounts = Accounts(store)
         self.audit = AuditLog()
         self._fingerprint: str | None = None
+        self._statements: tuple[int, int] | None = None
         self._results: dict[tuple[str, str, str], AnalysisResult] = {}
         self._memo: dict[tuple[Any, ...], Any] = {}
 
@@ -231,10 +232,16 @@ class Dashboard:
 
     # -- cached analysis -------------------------------------------------------
     def fingerprint(self) -> str:
-        """The data fingerprint, computed once per change of data."""
-        if self._fingerprint is None:
-            with self.ws.store() as store:
+        """The data fingerprint, computed once per change of data.
+
+        Uploads reset it; statements the LRS stores while the server runs are noticed
+        through their cheap version, so the next page view re-analyses.
+        """
+        with self.ws.store() as store:
+            version = store.statements_version()
+            if self._fingerprint is None or version != self._statements:
                 self._fingerprint = store.fingerprint()
+                self._statements = version
         return self._fingerprint
 
     def result(self, program: str) -> AnalysisResult:

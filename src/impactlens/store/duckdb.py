@@ -120,7 +120,11 @@ class DuckDBStore(Store):
         return {r[0]: r[1] for r in rows}
 
     def fingerprint(self) -> str:
-        """A sha256 of every data table's columns, row count and order-free row hash sum."""
+        """A sha256 of every data table's columns, row count and order-free row hash sum.
+
+        Plus the LRS statements' version (count, last seq): statements are only
+        ever appended, voided (an appended statement) or removed (forget, retention).
+        """
         digest = hashlib.sha256()
         for name in DATA_TABLES:
             cols = self.columns(name)
@@ -129,6 +133,8 @@ class DuckDBStore(Store):
                 f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {quote(name)} t"
             ).fetchone()
             digest.update(json.dumps([name, list(cols.items()), str(row)]).encode())
+        # LRS statements count as activity at analysis time: their arrival changes the data
+        digest.update(json.dumps(["xapi_statements", self.statements_version()]).encode())
         return digest.hexdigest()
 
     def imports(self) -> pd.DataFrame:
