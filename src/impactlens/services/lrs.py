@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import render
 from impactlens.store.lrs import Client, LrsStore, StatementQuery, StoredStatement, lrs_for
@@ -171,7 +172,7 @@ def rendered(
     lrs: LrsStore, texts: list[str], fmt: str, languages: list[str]
 ) -> list[dict[str, Any]]:
     """Stored statement texts in the requested format."""
-    parsed = [json.loads(t) for t in texts]
+    parsed = [codec.loads(t) for t in texts]
     if fmt != "canonical":
         return [render(s, fmt) for s in parsed]
     ids = {
@@ -185,7 +186,7 @@ def activity(lrs: LrsStore, activity_id: str) -> dict[str, Any]:
     """The canonical Activity object: definitions merged from its statements, newest last."""
     merged: dict[str, Any] = {}
     for text in lrs.activity_statements(activity_id, 200):
-        st = json.loads(text)
+        st = codec.loads(text)
         for act in _activities(st):
             if act.get("id") == activity_id and isinstance(act.get("definition"), dict):
                 for key, value in act["definition"].items():

@@ -10,7 +10,6 @@ stores nothing and does not affect the others.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import same_statement
 from impactlens.domain.xapi.rows import StatementRow, pending_row
@@ -96,7 +96,7 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
         wanted = [i for b in batches for i in b.given]
         wanted += [r.voids for b in batches for r in b.rows if r.voids]
         stored = lrs.find(wanted)
-        known = {i: json.loads(s.text) for i, s in stored.items()}
+        known = {i: codec.loads(s.text) for i, s in stored.items()}
         verbs = {i: st["verb"]["id"] for i, st in known.items()}  # of stored and accepted
         rows: list[StatementRow] = []
         voided: list[str] = []

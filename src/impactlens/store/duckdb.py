@@ -21,6 +21,7 @@ from impactlens.store.base import Staging, Store, UpsertCount
 from impactlens.store.parsing import quote
 from impactlens.store.schema import DATA_TABLES, TABLES, migrate
 from impactlens.store.staging import DuckDBStaging
+from impactlens.store.statement_ids import StatementIds
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
@@ -62,6 +63,7 @@ class DuckDBStore(Store):
     def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = "1GB") -> None:
         self.path = path
         self.location = str(path)
+        self.statement_ids = StatementIds()  # the LRS's filter of stored ids (statement_ids.py)
         if read_only and not path.exists():
             DuckDBStore(path).close()  # create and migrate it once, then reopen read-only
         spill = path.parent / ".impactlens" / "tmp"

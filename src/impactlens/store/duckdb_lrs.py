@@ -22,6 +22,7 @@ from impactlens.store.lrs import (
     StoredStatement,
     batched,
 )
+from impactlens.store.statement_ids import KEY_SQL
 
 _COLUMNS = (
     "seq, statement_id, stored, timestamp, actor_ifi, verb_id, object_type, object_id, "
@@ -39,7 +40,7 @@ class DuckDBLrs(LrsStore):
 
         if not isinstance(store, DuckDBStore):
             raise NotImplementedError(f"the LRS needs the DuckDB engine, not {store.engine}")
-        self._store = store
+        self._store: DuckDBStore = store
         self._con: duckdb.DuckDBPyConnection = store._con
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -52,10 +53,26 @@ class DuckDBLrs(LrsStore):
 
     # -- statements --------------------------------------------------------------
 
+    def _version(self) -> tuple[int, int]:
+        row = self._con.execute(
+            "SELECT count(*), coalesce(max(seq), 0) FROM xapi_statements"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def _maybe_stored(self, ids: list[str]) -> list[str]:
+        """The ids the store's id filter cannot rule out (reloaded when the table moved)."""
+        known = self._store.statement_ids
+        version = self._version()
+        if known.version != version:
+            keys = self._con.execute(f"SELECT {KEY_SQL} AS k FROM xapi_statements").fetchnumpy()
+            known.load(keys["k"], version)
+        return known.candidates(ids)
+
     def find(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
         """Stored statements by (lower-case) id."""
         found: dict[str, StoredStatement] = {}
-        for chunk in batched(list(dict.fromkeys(ids))):
+        for chunk in batched(self._maybe_stored(list(dict.fromkeys(ids)))):
             marks = ", ".join("?" for _ in chunk)
             # the seqs from the narrow id column first, then only those rows' JSON
             seqs = self._con.execute(
@@ -124,6 +141,10 @@ class DuckDBLrs(LrsStore):
         finally:
             self._con.unregister("_lrs_new")
             self._con.unregister("_lrs_refs")
+        known = self._store.statement_ids
+        if known.version is not None and known.version[1] == first - 1:
+            # still describes the table just before this insert: follow it
+            known.add(table["statement_id"].to_pylist(), (known.version[0] + len(rows), seqs[-1]))
 
     def void(self, ids: Sequence[str]) -> None:
         """Mark statements voided (voiding statements themselves are never voided)."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.agents import agent_ifis
 from impactlens.domain.xapi.formats import with_arrays
 from impactlens.domain.xapi.validation import VOIDED
@@ -47,7 +47,7 @@ class StatementRow:
         """The statement JSON as stored."""
         if self._text is not None:
             return self._text
-        return json.dumps(self.statement, separators=(",", ":"), ensure_ascii=False)
+        return codec.dumps(self.statement)
 
     def stamp(self, at: datetime) -> None:
         """Set the stored time of a :func:`pending_row` (and its timestamp, if it had none).
@@ -107,7 +107,7 @@ def pending_row(statement: dict[str, Any], *, authority: dict[str, Any]) -> Stat
     out["stored"] = _MARK
     if row._timestamp_pending:
         out["timestamp"] = _MARK
-    row._text = json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    row._text = codec.dumps(out)
     return row
 
 

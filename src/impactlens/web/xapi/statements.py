@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.agents import check_agent, ifi
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import FORMATS
@@ -67,8 +68,8 @@ def _body(req: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
             f"statements must be sent as application/json or multipart/mixed, not {kind or '?'}"
         )
     try:
-        return json.loads(req.body), {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return codec.loads(req.body), {}
+    except (ValueError, UnicodeDecodeError) as exc:
         raise XapiError(f"the body is not valid JSON: {exc}") from exc
 
 
