@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 # Debian's chromium, headless, with the background services that would try the network off
 CHROMIUM_ARGS = [

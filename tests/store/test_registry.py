@@ -14,15 +14,24 @@ def test_duckdb_url_opens_the_embedded_store(tmp_path: Path) -> None:
     assert (tmp_path / "impactlens.duckdb").exists()
 
 
-@pytest.mark.parametrize("url", ["postgresql://me@db/il", "spark://cluster"])
+@pytest.mark.parametrize("url", ["spark://cluster", "mysql://me@db/il"])
 def test_other_engines_are_not_available_yet(url: str) -> None:
     scheme = url.split(":")[0]
     with pytest.raises(WorkspaceError) as caught:
         open_store(url)
     assert str(caught.value) == (
         f"the store engine {scheme!r} is not available yet (store URL {url}); "
-        "use duckdb:///abs/path/impactlens.duckdb"
+        "use duckdb:///abs/path/impactlens.duckdb or postgresql://user@host/db"
     )
+
+
+def test_an_unreachable_postgresql_server_is_one_line() -> None:
+    url = "postgresql://me:secret@127.0.0.1:1/il"  # nothing listens on port 1
+    with pytest.raises(WorkspaceError) as caught:
+        open_store(url)
+    message = str(caught.value)
+    assert message.startswith("cannot open the store postgresql://me:***@127.0.0.1:1/il: ")
+    assert "secret" not in message and "\n" not in message
 
 
 def test_not_a_url() -> None:

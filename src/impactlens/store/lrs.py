@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
+from impactlens.domain.errors import WorkspaceError
 from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
 
@@ -172,4 +173,9 @@ def lrs_for(store: Store) -> LrsStore:
     """The LRS tables of an open store (only the DuckDB engine has them so far)."""
     from impactlens.store.duckdb_lrs import DuckDBLrs
 
+    if store.engine != "duckdb":
+        raise WorkspaceError(
+            f"the Learning Record Store runs on the embedded DuckDB store only for now; "
+            f"this workspace's store is {store.engine} ({store.location})"
+        )
     return DuckDBLrs(store)

@@ -1,4 +1,4 @@
-"""Store engines by URL scheme: ``duckdb:///abs/path`` today, more behind the same seam."""
+"""Store engines by URL scheme: ``duckdb:///abs/path`` and ``postgresql://user@host/db``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,23 @@ def _open_duckdb(location: str, read_only: bool) -> Store:
     return DuckDBStore(Path(location), read_only=read_only)
 
 
+def _open_postgres(url: str, read_only: bool) -> Store:
+    try:
+        from impactlens.store.postgres import PostgresStore
+    except ImportError as exc:  # psycopg is a dependency; a broken install says so here
+        raise WorkspaceError(
+            f"the PostgreSQL engine needs psycopg ({exc}); install it with "
+            "`pip install 'psycopg[binary]'`"
+        ) from exc
+    return PostgresStore(url, read_only=read_only)
+
+
 ENGINES: dict[str, Callable[[str, bool], Store]] = {"duckdb": _open_duckdb}
+# PostgreSQL takes the whole URL (user, password, host, port, database, options)
+URL_ENGINES: dict[str, Callable[[str, bool], Store]] = {
+    "postgresql": _open_postgres,
+    "postgres": _open_postgres,
+}
 
 
 def open_store(url: str, *, read_only: bool = False) -> Store:
@@ -27,20 +43,22 @@ def open_store(url: str, *, read_only: bool = False) -> Store:
 
     Examples:
         >>> try:
-        ...     open_store("postgresql://me@db/il")
+        ...     open_store("mysql://me@db/il")
         ... except WorkspaceError as exc:
-        ...     print(str(exc)[:48])
-        the store engine 'postgresql' is not available y
+        ...     print(str(exc)[:43])
+        the store engine 'mysql' is not available
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise WorkspaceError(
             f"not a store URL: {url!r}; expected e.g. duckdb:///abs/path/impactlens.duckdb"
         )
+    if scheme.lower() in URL_ENGINES:
+        return URL_ENGINES[scheme.lower()](url, read_only)
     opener = ENGINES.get(scheme.lower())
     if opener is None:
         raise WorkspaceError(
             f"the store engine {scheme!r} is not available yet (store URL {url}); "
-            "use duckdb:///abs/path/impactlens.duckdb"
+            "use duckdb:///abs/path/impactlens.duckdb or postgresql://user@host/db"
         )
     return opener(rest, read_only)

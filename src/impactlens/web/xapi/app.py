@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from impactlens.domain.errors import WorkspaceError
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.values import iso
 from impactlens.services.lrs import Credentials, now
@@ -192,6 +193,8 @@ def create_xapi_app(
                 response.body = b""
         except XapiError as exc:
             response = error(str(exc), exc.status)
+        except WorkspaceError as exc:  # e.g. a store engine the LRS does not run on yet
+            response = error(str(exc), 501)
         except Exception as exc:
             _log.exception("xAPI request failed")
             response = error(f"the LRS could not process the request: {exc}", 400)
