@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from impactlens.services.lrs import create_client
 from impactlens.services.workspace import Workspace
@@ -106,14 +107,18 @@ def main() -> None:
                 if done.status_code != 200:
                     failures.append(done.text)
 
+    server = psutil.Process(proc.pid)
     try:
         threads = [threading.Thread(target=work, args=(c,)) for c in range(args.clients)]
+        server_cpu, client_cpu = sum(server.cpu_times()[:2]), time.process_time()
         start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+        server_cpu = sum(server.cpu_times()[:2]) - server_cpu
+        client_cpu = time.process_time() - client_cpu
     finally:
         proc.terminate()
         proc.wait()
@@ -122,6 +127,12 @@ def main() -> None:
         f"{total:,} statements in {elapsed:.2f} s by {args.clients} clients "
         f"(batches of {args.batch}): {total / elapsed:,.0f} statements/s; "
         f"failures: {len(failures)}; load average {os.getloadavg()}"
+    )
+    # who is the bottleneck: CPU per statement of the server and of the clients' process
+    print(
+        f"CPU per statement: server {server_cpu / total * 1e6:.0f} us, "
+        f"clients {client_cpu / total * 1e6:.0f} us (2 cores: {2e6 / total * elapsed:.0f} us "
+        "of CPU per statement available)"
     )
     if failures:
         print(failures[0][:300])
