@@ -268,9 +268,13 @@ class Store(abc.ABC):
         to an erased person). Run it inside :meth:`transaction` to erase atomically.
         """
 
-    @abc.abstractmethod
     def values(self, name: str, column: str, *, prefix: str | None = None) -> list[str]:
         """Distinct non-null values of a stored column (optionally starting with ``prefix``)."""
+        t = self.table(name)
+        kept = t.filter(t[column].notnull())
+        if prefix is not None:
+            kept = kept.filter(kept[column].startswith(prefix))
+        return kept.select(column).distinct().to_pyarrow()[column].to_pylist()
 
     @abc.abstractmethod
     def log_import(self, entry: Mapping[str, object]) -> int:

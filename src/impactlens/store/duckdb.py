@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,7 @@ from impactlens.domain.errors import StoreLockedError, StoreOutdatedError, Works
 from impactlens.store.base import Staging, Store, UpsertCount
 from impactlens.store.parsing import quote
 from impactlens.store.schema import DATA_TABLES, TABLES, migrate
-from impactlens.store.staging import DuckDBStaging
+from impactlens.store.staging import staged
 from impactlens.store.statement_ids import StatementIds
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
@@ -143,26 +143,11 @@ class DuckDBStore(Store):
         """The import log, oldest first."""
         return self._con.execute("SELECT * FROM imports ORDER BY import_id").df()
 
-    def values(self, name: str, column: str, *, prefix: str | None = None) -> list[str]:
-        """Distinct non-null values of a stored column (optionally starting with ``prefix``)."""
-        col = quote(column)
-        sql = f"SELECT DISTINCT {col} FROM {quote(name)} WHERE {col} IS NOT NULL"
-        params: list[str] = []
-        if prefix is not None:
-            sql += f" AND starts_with({col}, ?)"
-            params.append(prefix)
-        return [r[0] for r in self._con.execute(sql, params).fetchall()]
-
     # -- writing ---------------------------------------------------------------
 
-    @contextmanager
-    def staging(self) -> Iterator[Staging]:
+    def staging(self) -> AbstractContextManager[Staging]:
         """Temporary tables for one import call, dropped afterwards."""
-        staging = DuckDBStaging(self._con)
-        try:
-            yield staging
-        finally:
-            staging.drop_all()
+        return staged(self._con)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

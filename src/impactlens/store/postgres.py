@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,7 +28,7 @@ from impactlens.domain.errors import StoreOutdatedError, WorkspaceError
 from impactlens.store.base import Staging, Store, UpsertCount
 from impactlens.store.parsing import quote
 from impactlens.store.schema import DATA_TABLES, TABLES, migrate
-from impactlens.store.staging import DuckDBStaging
+from impactlens.store.staging import staged
 
 _MIGRATION_LOCK = 0x1A9AC7  # pg_advisory_xact_lock key of ImpactLens migrations
 # DuckDB type names in the schema and in extra columns, as PostgreSQL spells them
@@ -162,26 +162,11 @@ class PostgresStore(Store):
         """The import log, oldest first."""
         return self.table("imports").order_by("import_id").to_pyarrow().to_pandas()
 
-    def values(self, name: str, column: str, *, prefix: str | None = None) -> list[str]:
-        """Distinct non-null values of a stored column (optionally starting with ``prefix``)."""
-        col = quote(column)
-        sql = f"SELECT DISTINCT {col} FROM {quote(name)} WHERE {col} IS NOT NULL"
-        params: list[str] = []
-        if prefix is not None:
-            sql += f" AND starts_with({col}, %s)"
-            params.append(prefix)
-        return [r[0] for r in self._pg.execute(sql, params).fetchall()]
-
     # -- writing ---------------------------------------------------------------
 
-    @contextmanager
-    def staging(self) -> Iterator[Staging]:
+    def staging(self) -> AbstractContextManager[Staging]:
         """Temporary tables for one import call, in the in-memory DuckDB."""
-        staging = DuckDBStaging(self._stage)
-        try:
-            yield staging
-        finally:
-            staging.drop_all()
+        return staged(self._stage)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

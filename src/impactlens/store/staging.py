@@ -14,7 +14,8 @@ stage text and name the first problem exactly, for files the fast path refuses.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -440,3 +441,13 @@ class DuckDBStaging(Staging):
             f"SELECT count(*) FROM {table} WHERE starts_with({quote(column)}, ?)", [prefix]
         ).fetchone()
         return int(got[0]) if got else 0
+
+
+@contextmanager
+def staged(con: duckdb.DuckDBPyConnection) -> Iterator[Staging]:
+    """A :class:`DuckDBStaging` on ``con`` for one import call; its tables dropped after."""
+    staging = DuckDBStaging(con)
+    try:
+        yield staging
+    finally:
+        staging.drop_all()
