@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "ImpactLens needs Python 3.11 or newer (found: $$($(PY) --version))"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	@# test data only: causalpy ships California's Proposition 99 panel (Abadie et al. 2010) that the
 	@# synthetic-control golden tests read as a file; its modelling stack is not needed, so no deps
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt causalpy

@@ -14,7 +14,7 @@ def test_duckdb_url_opens_the_embedded_store(tmp_path: Path) -> None:
     assert (tmp_path / "impactlens.duckdb").exists()
 
 
-@pytest.mark.parametrize("url", ["spark://cluster", "mysql://me@db/il"])
+@pytest.mark.parametrize("url", ["mysql://me@db/il", "oracle://db"])
 def test_other_engines_are_not_available_yet(url: str) -> None:
     scheme = url.split(":")[0]
     with pytest.raises(WorkspaceError) as caught:
@@ -37,3 +37,10 @@ def test_an_unreachable_postgresql_server_is_one_line() -> None:
 def test_not_a_url() -> None:
     with pytest.raises(WorkspaceError, match=r"not a store URL: 'impactlens\.duckdb'"):
         open_store("impactlens.duckdb")
+
+
+def test_a_spark_url_needs_an_absolute_export_folder(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match=r"spark://cluster needs an absolute path"):
+        open_store("spark://cluster")
+    with pytest.raises(WorkspaceError, match=r"is not an ImpactLens export \(no _impactlens"):
+        open_store(f"spark://{tmp_path}")

@@ -13,6 +13,7 @@ import typer
 from impactlens.cli import views
 from impactlens.cli.console import out, progress_bar
 from impactlens.cli.pilot import pilot_app
+from impactlens.cli.store import store_app
 from impactlens.domain.errors import ImpactLensError
 from impactlens.domain.result import AnalysisResult
 
@@ -241,6 +242,7 @@ def user_add(
 people_app = typer.Typer(help="People in the store: erase one on request.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 app.add_typer(pilot_app, name="pilot")
+app.add_typer(store_app, name="store")
 
 
 @people_app.command("forget")

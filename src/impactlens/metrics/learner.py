@@ -26,6 +26,7 @@ from impactlens.metrics.operational import (
     rounded,
 )
 from impactlens.metrics.privacy import suppress_groups
+from impactlens.metrics.text import trimmed
 
 YES = ("yes", "y", "true", "1")
 NO = ("no", "n", "false", "0")
@@ -43,7 +44,7 @@ def _program_assessments(tables: Mapping[str, ir.Table], program: str) -> ir.Tab
     # exempt people skipped the learning, control-arm people were never offered it
     excluded = parts.filter(parts.control | (parts.status == "exempt")).person_id
     a = tables["assessments"]
-    prog = a.program.strip().nullif("")
+    prog = trimmed(a.program).nullif("")
     mine = (prog == program).fill_null(False) | (prog.isnull() & a.person_id.isin(offered))
     a = a.filter(mine & ~a.person_id.isin(excluded))
     low = a.min_score.fill_null(0.0)
@@ -54,7 +55,7 @@ def _program_assessments(tables: Mapping[str, ir.Table], program: str) -> ir.Tab
         "taken_at",
         "confidence",
         score=ibis.ifelse(rescale, (a.score - low) / (a.max_score - low) * 100, a.score),
-        phase=a.phase.strip().lower().nullif(""),
+        phase=trimmed(a.phase).lower().nullif(""),
         rescaled=rescale,
     )
 
@@ -168,8 +169,8 @@ def _application(surv: ir.Table, gone: Expired | None = None) -> dict[str, Any]:
     ``gone``: the expired answers' totals, pooled into the shares and means.
     """
     app = surv.filter(surv.level == "application")
-    q = app.question_id.strip().lower()
-    word = app.response.strip().lower()
+    q = trimmed(app.question_id).lower()
+    word = trimmed(app.response).lower()
     parsed = ibis.cases((word.isin(YES), 1.0), (word.isin(NO), 0.0), else_=ibis.null("float64"))
     value = ibis.coalesce(app.response_num, parsed)
     is_applied, is_contrib, is_conf = (
@@ -192,8 +193,8 @@ def _application(surv: ir.Table, gone: Expired | None = None) -> dict[str, Any]:
     # Phillips: adjusted share = contribution% x confidence%, per identified respondent
     named = app.filter(app.person_id.notnull())
     per = named.group_by("person_id").aggregate(
-        c=named.response_num.mean(where=named.question_id.strip().lower() == "contribution_pct"),
-        k=named.response_num.mean(where=named.question_id.strip().lower() == "confidence_pct"),
+        c=named.response_num.mean(where=trimmed(named.question_id).lower() == "contribution_pct"),
+        k=named.response_num.mean(where=trimmed(named.question_id).lower() == "confidence_pct"),
     )
     per = per.filter(per.c.notnull() & per.k.notnull())
     adj = per.aggregate(share=(per.c * per.k / 10000).mean(), n=per.count()).to_pandas().iloc[0]

@@ -25,6 +25,7 @@ from impactlens.domain.plan import ImpactPlan
 from impactlens.metrics.expired import expired_totals, pooled_mean
 from impactlens.metrics.exposure import RUNG_LEVEL
 from impactlens.metrics.privacy import suppress_groups
+from impactlens.metrics.text import trimmed
 
 ENROLLED = RUNG_LEVEL["enrolled"]
 COMPLETED = RUNG_LEVEL["completed"]
@@ -72,12 +73,12 @@ def program_participants(participation: ir.Table, program: str) -> ir.Table:
     contract's rule kept in one place); ``control`` marks control-arm rows.
     """
     rows = participation.filter(participation.program == program)
-    status = rows.status.strip().lower().nullif("")
+    status = trimmed(rows.status).lower().nullif("")
     rung = ibis.cases(
         *[(status == name, level) for name, level in RUNG_LEVEL.items() if name is not None],
         else_=RUNG_LEVEL[None],
     )
-    control = rows.arm.strip().lower().fill_null("") == "control"
+    control = trimmed(rows.arm).lower().fill_null("") == "control"
     return rows.select("person_id", status=status, rung=rung, control=control)
 
 
@@ -94,8 +95,8 @@ def program_surveys(surveys: ir.Table, program: str) -> ir.Table:
     """The program's survey rows with ``level`` lower-cased and anonymous ids as null."""
     rows = surveys.filter(surveys.program == program)
     return rows.mutate(
-        level=rows.level.strip().lower(),
-        person_id=rows.person_id.strip().nullif(""),
+        level=trimmed(rows.level).lower(),
+        person_id=trimmed(rows.person_id).nullif(""),
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from impactlens.metrics.operational import program_surveys
+from impactlens.metrics.text import trimmed
 from impactlens.roi.benefits import KpiBenefitInput, horizon_periods, improvement
 
 LABEL = "participant estimate (the weakest isolation method)"
@@ -116,7 +117,7 @@ def respondent_shares(surveys: ir.Table, program: str) -> pd.DataFrame:
     """
     app = program_surveys(surveys, program)
     app = app.filter((app.level == "application") & app.person_id.notnull())
-    q = app.question_id.strip().lower()
+    q = trimmed(app.question_id).lower()
     per = app.group_by("person_id").aggregate(
         c=app.response_num.mean(where=q == "contribution_pct"),
         k=app.response_num.mean(where=q == "confidence_pct"),

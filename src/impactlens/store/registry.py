@@ -1,4 +1,5 @@
-"""Store engines by URL scheme: ``duckdb:///abs/path`` and ``postgresql://user@host/db``."""
+"""Store engines by URL scheme: ``duckdb:///abs/path``, ``postgresql://user@host/db`` and
+``spark:///abs/path/to/export`` (read-only)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,18 @@ def _open_postgres(url: str, read_only: bool) -> Store:
     return PostgresStore(url, read_only=read_only)
 
 
-ENGINES: dict[str, Callable[[str, bool], Store]] = {"duckdb": _open_duckdb}
+def _open_spark(location: str, read_only: bool) -> Store:
+    from impactlens.store.spark import SparkStore
+
+    if not location.startswith("/"):
+        raise WorkspaceError(
+            f"store URL spark://{location} needs an absolute path to an export: "
+            "spark:///abs/path/to/export (write one with `impactlens store export --out DIR`)"
+        )
+    return SparkStore(location)
+
+
+ENGINES: dict[str, Callable[[str, bool], Store]] = {"duckdb": _open_duckdb, "spark": _open_spark}
 # PostgreSQL takes the whole URL (user, password, host, port, database, options)
 URL_ENGINES: dict[str, Callable[[str, bool], Store]] = {
     "postgresql": _open_postgres,
