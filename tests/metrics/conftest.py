@@ -42,10 +42,34 @@ SCHEMAS: dict[str, dict[str, str]] = {
 TableFactory = Callable[..., dict[str, ir.Table]]
 
 
-@pytest.fixture
-def make_tables() -> TableFactory:
+def _connect(engine: str, request: pytest.FixtureRequest) -> Any:
+    """An Ibis connection of ``engine`` (PostgreSQL: a fresh database on the test server)."""
+    if engine == "postgresql":
+        import psycopg
+        from tests.postgres_server import database
+
+        url = database(request.getfixturevalue("postgres_server"))
+        pg = psycopg.connect(url, autocommit=True)
+        request.addfinalizer(pg.close)
+        return ibis.postgres.from_connection(pg)
+    if engine == "spark":
+        from impactlens.store.spark import spark_session
+
+        return ibis.pyspark.connect(spark_session(driver_memory="2g"))
+    return ibis.duckdb.connect()
+
+
+# every metric is an Ibis expression: the same tests run on each engine the store offers
+@pytest.fixture(
+    params=[
+        "duckdb",
+        pytest.param("postgresql", marks=[pytest.mark.engine, pytest.mark.xdist_group("postgres")]),
+        pytest.param("spark", marks=[pytest.mark.engine, pytest.mark.xdist_group("spark")]),
+    ]
+)
+def make_tables(request: pytest.FixtureRequest) -> TableFactory:
     """Build the store tables from lists of row dicts; unnamed columns are null."""
-    con = ibis.duckdb.connect()
+    con = _connect(request.param, request)
 
     def build(**rows: list[dict[str, Any]]) -> dict[str, ir.Table]:
         out = {}
@@ -57,7 +81,10 @@ def make_tables() -> TableFactory:
                     frame[col] = stamps.dt.date if kind == "date" else stamps
             frame = frame.astype(object).where(frame.notna(), None)
             table = ibis.memtable(frame, schema=ibis.schema(schema))
-            out[name] = con.create_table(name, table, overwrite=True)
+            if request.param == "spark":  # ibis' pyspark backend has no temporary tables
+                out[name] = con.create_view(name, table, overwrite=True)
+            else:
+                out[name] = con.create_table(name, table, temp=True, overwrite=True)
         return out
 
     return build

@@ -78,3 +78,19 @@ def test_an_export_of_another_schema_version_is_refused(tmp_path: Path) -> None:
     (tmp_path / MANIFEST).write_text(json.dumps({"schema_version": 99, "data_sha256": "x"}))
     with pytest.raises(WorkspaceError, match="schema version 99, newer than this ImpactLens"):
         open_store(f"spark://{tmp_path}")
+
+
+@pytest.mark.slow
+def test_a_plan_changed_after_the_export_is_analysed_without_writing(
+    exported: tuple[Workspace, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, folder = exported
+    plan = ws.path / "plans" / "packaging-pilot.yaml"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text + "\n# edited after the export\n", encoding="utf-8")
+    try:
+        monkeypatch.setenv("IMPACTLENS_STORE", f"spark://{folder}")
+        result = Workspace(ws.path).analyze("packaging-pilot")  # no plan-history write
+        assert result.provenance.engine == "spark" and result.kpis[0].effect is not None
+    finally:
+        plan.write_text(text, encoding="utf-8")

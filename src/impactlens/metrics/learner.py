@@ -21,6 +21,7 @@ from impactlens.domain.plan import ImpactPlan
 from impactlens.metrics.expired import Expired, expired_totals, pooled_mean
 from impactlens.metrics.operational import (
     NOT_SET,
+    count_of,
     program_participants,
     program_surveys,
     rounded,
@@ -286,7 +287,7 @@ def learner_metrics(
         conf_change, conf_n = _survey_confidence(surv)
         source = "surveys" if conf_n else None
     parts = program_participants(tables["participation"], plan.program)
-    exempt = parts.count(where=parts.status == "exempt").to_pandas()
+    exempt = count_of(parts.count(where=parts.status == "exempt").to_pandas())
     by_persona = (
         _by_persona(pairs, tables["people"], plan, skills, min_group_size) if plan.personas else []
     )
@@ -300,8 +301,8 @@ def learner_metrics(
     return {
         # a skill measured on fewer people than the threshold is hidden like any small group
         "skills": suppress_groups(skills, "n", min_group_size, total=None),
-        "pairs": int(overall["n"]),
-        "exempt_excluded": int(exempt),
+        "pairs": count_of(overall["n"]),
+        "exempt_excluded": exempt,
         "scale": "0-100 (rescaled from min_score-max_score where given)",
         "confidence_change": conf_change,
         "confidence_change_n": conf_n,

@@ -61,7 +61,8 @@ def ratio(num: Any, den: Any, digits: int = 4) -> float | None:
     return rounded(n / d, digits)
 
 
-def _count(value: Any) -> int:
+def count_of(value: Any) -> int:
+    """A count from a query result: 0 where an engine gives NULL/NaN for an empty set."""
     x = rounded(value, 0)
     return 0 if x is None else int(x)
 
@@ -149,12 +150,12 @@ def _core_aggregates(t: ir.Table) -> dict[str, ir.Value]:
 def _core_figures(row: Mapping[str, Any], min_group_size: int) -> dict[str, Any]:
     """Group figures from one aggregate row; means of fewer than ``min_group_size`` hidden."""
     hours = (rounded(row["minutes"], 6) or 0.0) / 60
-    sat_n, rel_n = _count(row["sat_n"]), _count(row["rel_n"])
+    sat_n, rel_n = count_of(row["sat_n"]), count_of(row["rel_n"])
     return {
-        "n": _count(row["n"]),
-        "enrolled": _count(row["enrolled"]),
-        "completed": _count(row["completed"]),
-        "dropped": _count(row["dropped"]),
+        "n": count_of(row["n"]),
+        "enrolled": count_of(row["enrolled"]),
+        "completed": count_of(row["completed"]),
+        "dropped": count_of(row["dropped"]),
         "completion_rate": ratio(row["completed"], row["enrolled"]),
         "learning_hours": rounded(hours, 2),
         "hours_per_learner": ratio(hours, row["active"], 2),
@@ -254,9 +255,9 @@ def operational_metrics(
 
     hours = (rounded(act_row["minutes"], 6) or 0.0) / 60
     per_learner = ratio(hours, act_row["learners"], 2)
-    rows, assets = _count(act_row["rows"]), _count(act_row["assets"])
-    sat = rounded(surv_row["sat"], 3), _count(surv_row["sat_n"])
-    rel = rounded(surv_row["rel"], 3), _count(surv_row["rel_n"])
+    rows, assets = count_of(act_row["rows"]), count_of(act_row["assets"])
+    sat = rounded(surv_row["sat"], 3), count_of(surv_row["sat_n"])
+    rel = rounded(surv_row["rel"], 3), count_of(surv_row["rel_n"])
     # the retention setting's totals of expired rows add back into the sums and means
     if (gone := expired_totals(tables, plan)) is not None and (gone.activity or gone.answers):
         rows, hours = rows + gone.activity_rows, hours + gone.minutes / 60
@@ -273,16 +274,16 @@ def operational_metrics(
         )
     total = core["n"]
     return {
-        "eligible": _count(elig_row["n"]),
+        "eligible": count_of(elig_row["n"]),
         "reach": ratio(elig_row["reached"], elig_row["n"]),
         "assigned": total,
         "enrolled": core["enrolled"],
         "completed": core["completed"],
         "dropped": core["dropped"],
-        "exempt": _count(overall["exempt"]),
+        "exempt": count_of(overall["exempt"]),
         "completion_rate": core["completion_rate"],
         "learning_hours": rounded(hours, 2),
-        "active_learners": _count(act_row["learners"]),
+        "active_learners": count_of(act_row["learners"]),
         "hours_per_learner": per_learner,
         "activity_rows": rows,
         "assets_used": assets,
@@ -290,8 +291,8 @@ def operational_metrics(
         "satisfaction_n": sat[1],
         "relevance_mean": rel[0],
         "relevance_n": rel[1],
-        "respondents": _count(overall["respondents"]),
-        "anonymous_responses": _count(surv_row["anonymous"]),
+        "respondents": count_of(overall["respondents"]),
+        "anonymous_responses": count_of(surv_row["anonymous"]),
         "response_rate": core["response_rate"],
         "by_persona": [
             {"persona": r.pop("group"), **r}

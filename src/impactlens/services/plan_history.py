@@ -173,7 +173,8 @@ def observe_plan(ws: Workspace, program: str, text: str, by: str | None = None) 
     )
     try:
         with ws.store() as store:
-            record_plan(store, program, text, by=by or _user(), modified_at=modified)
+            if not store.read_only:  # an export read by Spark keeps the history it was given
+                record_plan(store, program, text, by=by or _user(), modified_at=modified)
     except ImpactLensError:
         return  # read-only or locked elsewhere: the next writable read records it
 

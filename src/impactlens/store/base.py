@@ -218,6 +218,7 @@ class Store(abc.ABC):
 
     engine: str
     location: str
+    read_only: bool = False  # an engine that only reads (Spark over an export)
 
     @abc.abstractmethod
     def table(self, name: str) -> ibis.Table:

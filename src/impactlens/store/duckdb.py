@@ -63,6 +63,7 @@ class DuckDBStore(Store):
     def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = "1GB") -> None:
         self.path = path
         self.location = str(path)
+        self.read_only = read_only
         self.statement_ids = StatementIds()  # the LRS's filter of stored ids (statement_ids.py)
         if read_only and not path.exists():
             DuckDBStore(path).close()  # create and migrate it once, then reopen read-only

@@ -66,6 +66,7 @@ class SparkStore(Store):
     """An exported store read by Spark; every write is refused."""
 
     engine = "spark"
+    read_only = True
 
     def __init__(self, location: str) -> None:
         path_text, _, query = location.partition("?")
