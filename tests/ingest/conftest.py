@@ -11,14 +11,29 @@ import pytest
 from impactlens.domain.settings import WorkspaceSettings
 from impactlens.ingest.base import ImportSummary
 from impactlens.ingest.pipeline import import_files
+from impactlens.store.base import Store
 from impactlens.store.duckdb import DuckDBStore
 from impactlens.store.schema import TABLES
 
 KEY = b"test-key"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
+# the import tests run on every engine imports write to (Spark is read-only)
+@pytest.fixture(
+    params=[
+        "duckdb",
+        pytest.param("postgresql", marks=[pytest.mark.engine, pytest.mark.xdist_group("postgres")]),
+    ]
+)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "postgresql":
+        from tests.postgres_server import database
+
+        from impactlens.store.postgres import PostgresStore
+
+        with PostgresStore(database(request.getfixturevalue("postgres_server"))) as pg:
+            yield pg
+        return
     with DuckDBStore(tmp_path / "impactlens.duckdb") as s:
         yield s
 

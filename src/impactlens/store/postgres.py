@@ -37,6 +37,13 @@ _TYPES = (
     (re.compile(r"\bBLOB\b"), "BYTEA"),
     (re.compile(r"\bHUGEINT\b"), "NUMERIC"),
 )
+_SCHEMA_TYPES = {
+    "DOUBLE PRECISION": "DOUBLE",
+    "CHARACTER VARYING": "VARCHAR",
+    "TEXT": "VARCHAR",
+    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
+    "BYTEA": "BLOB",
+}
 _ARROW_TO_PG = {
     pa.string(): "TEXT",
     pa.large_string(): "TEXT",
@@ -142,7 +149,8 @@ class PostgresStore(Store):
             "WHERE table_name = %s AND table_schema = current_schema() ORDER BY ordinal_position",
             [name],
         ).fetchall()
-        return {r[0]: r[1].upper() for r in rows}
+        # in the schema's (DuckDB's) words, so callers see the same types on every engine
+        return {r[0]: _SCHEMA_TYPES.get(r[1].upper(), r[1].upper()) for r in rows}
 
     def fingerprint(self) -> str:
         """A sha256 of every data table's columns, row count and order-free row hash sum."""
