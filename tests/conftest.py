@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
+
+from impactlens.store.base import Store
+
+# the engines the LRS and the imports write to (Spark stores are read-only)
+WRITABLE_ENGINES = [
+    "duckdb",
+    pytest.param("postgresql", marks=[pytest.mark.engine, pytest.mark.xdist_group("postgres")]),
+]
 
 # Debian's chromium, headless, with the background services that would try the network off
 CHROMIUM_ARGS = [
@@ -22,6 +31,23 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-dev-shm-usage",
 ]
+
+
+@pytest.fixture(params=WRITABLE_ENGINES)
+def writable_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each engine that takes writes: DuckDB, then PostgreSQL."""
+    if request.param == "postgresql":
+        from tests.postgres_server import database
+
+        from impactlens.store.postgres import PostgresStore
+
+        with PostgresStore(database(request.getfixturevalue("postgres_server"))) as pg:
+            yield pg
+        return
+    from impactlens.store.duckdb import DuckDBStore
+
+    with DuckDBStore(tmp_path / "impactlens.duckdb") as store:
+        yield store
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +18,10 @@ from impactlens.store.schema import TABLES
 KEY = b"test-key"
 
 
-# the import tests run on every engine imports write to (Spark is read-only)
-@pytest.fixture(
-    params=[
-        "duckdb",
-        pytest.param("postgresql", marks=[pytest.mark.engine, pytest.mark.xdist_group("postgres")]),
-    ]
-)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgresql":
-        from tests.postgres_server import database
-
-        from impactlens.store.postgres import PostgresStore
-
-        with PostgresStore(database(request.getfixturevalue("postgres_server"))) as pg:
-            yield pg
-        return
-    with DuckDBStore(tmp_path / "impactlens.duckdb") as s:
-        yield s
+@pytest.fixture
+def store(writable_store: Store) -> Store:
+    """The import tests run on every engine imports write to (Spark is read-only)."""
+    return writable_store
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +11,26 @@ from tests.ingest.xapi_statements import ADL, COURSE, statement, write_lines
 
 from impactlens.domain.errors import InputError
 from impactlens.ingest.xapi import StatementsError, import_statements
-from impactlens.store.duckdb import DuckDBStore
+from impactlens.store.base import Store
 
 VOIDED = ADL + "voided"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
-    with DuckDBStore(tmp_path / "s.duckdb") as s:
-        yield s
+def store(writable_store: Store) -> Store:
+    """DuckDB, then PostgreSQL."""
+    return writable_store
 
 
-def _rows(store: DuckDBStore, sql: str) -> list[tuple[Any, ...]]:
+def _rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
     return store.table("xapi_statements").get_backend().raw_sql(sql).fetchall()
 
 
-def _count(store: DuckDBStore) -> int:
+def _count(store: Store) -> int:
     return int(store.table("xapi_statements").count().to_pyarrow().as_py())
 
 
-def test_statements_land_in_columns_with_refs(store: DuckDBStore, tmp_path: Path) -> None:
+def test_statements_land_in_columns_with_refs(store: Store, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "s.jsonl", [statement(1), statement(2)])
     done = import_statements(store, [path], user="ana")
     assert (done.statements, done.inserted, done.unchanged) == (2, 2, 0)
@@ -75,7 +74,7 @@ def test_statements_land_in_columns_with_refs(store: DuckDBStore, tmp_path: Path
     ]
 
 
-def test_a_json_array_file_and_canonical_ifis(store: DuckDBStore, tmp_path: Path) -> None:
+def test_a_json_array_file_and_canonical_ifis(store: Store, tmp_path: Path) -> None:
     group = {
         "objectType": "Group",
         "member": [{"account": {"homePage": "https://lms.x", "name": "u7"}}],
@@ -100,7 +99,7 @@ def test_a_json_array_file_and_canonical_ifis(store: DuckDBStore, tmp_path: Path
     assert ("account:https://lms.x|u7",) in members
 
 
-def test_reimport_is_a_no_op(store: DuckDBStore, tmp_path: Path) -> None:
+def test_reimport_is_a_no_op(store: Store, tmp_path: Path) -> None:
     no_id = statement(3, id=None)
     path = write_lines(tmp_path / "s.jsonl", [statement(1), statement(2), no_id])
     import_statements(store, [path])
@@ -112,9 +111,7 @@ def test_reimport_is_a_no_op(store: DuckDBStore, tmp_path: Path) -> None:
     assert len(before[2][0]) == 36 and before[2][0].count("-") == 4
 
 
-def test_seq_continues_and_duplicates_in_a_file_land_once(
-    store: DuckDBStore, tmp_path: Path
-) -> None:
+def test_seq_continues_and_duplicates_in_a_file_land_once(store: Store, tmp_path: Path) -> None:
     import_statements(store, [write_lines(tmp_path / "a.jsonl", [statement(1)])])
     path = write_lines(tmp_path / "b.jsonl", [statement(2), statement(2), statement(3)])
     assert import_statements(store, [path]).inserted == 2
@@ -122,7 +119,7 @@ def test_seq_continues_and_duplicates_in_a_file_land_once(
 
 
 def test_a_new_file_continues_seq_in_file_order_past_blank_lines(
-    store: DuckDBStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     import_statements(store, [write_lines(tmp_path / "a.jsonl", [statement(1)])])
     items = [statement(4), statement(2), statement(3)]
@@ -133,7 +130,7 @@ def test_a_new_file_continues_seq_in_file_order_past_blank_lines(
 
 
 def test_the_statement_is_stored_as_written_with_the_lrs_properties_first(
-    store: DuckDBStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     # key order and spacing are the file's: the text is not re-serialised
     text = json.dumps(statement(1, id=None, version="1.0.3"), indent=None, sort_keys=True)
@@ -203,7 +200,7 @@ def test_the_statement_is_stored_as_written_with_the_lrs_properties_first(
     ],
 )
 def test_invalid_statement_named_by_line_and_nothing_lands(
-    store: DuckDBStore, tmp_path: Path, changes: dict[str, Any], field: str, problem: str
+    store: Store, tmp_path: Path, changes: dict[str, Any], field: str, problem: str
 ) -> None:
     # the blank line after the first statement still counts as a line
     items = [statement(1), statement(2), statement(3, **changes)]
@@ -217,7 +214,7 @@ def test_invalid_statement_named_by_line_and_nothing_lands(
     assert store.imports().empty
 
 
-def test_every_invalid_statement_is_counted(store: DuckDBStore, tmp_path: Path) -> None:
+def test_every_invalid_statement_is_counted(store: Store, tmp_path: Path) -> None:
     bad = [statement(i, verb={"id": "x"}) for i in range(2, 5)]
     path = write_lines(tmp_path / "s.jsonl", [statement(1), *bad])
     with pytest.raises(StatementsError) as caught:
@@ -229,14 +226,14 @@ def test_every_invalid_statement_is_counted(store: DuckDBStore, tmp_path: Path) 
     )
 
 
-def test_malformed_json_names_the_line(store: DuckDBStore, tmp_path: Path) -> None:
+def test_malformed_json_names_the_line(store: Store, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "s.jsonl", [statement(1), '{"actor": '], blank_after=1)
     with pytest.raises(InputError) as caught:
         import_statements(store, [path])
     assert caught.value.row == 3 and "not valid JSON" in caught.value.problem
 
 
-def test_same_id_different_content_is_an_error(store: DuckDBStore, tmp_path: Path) -> None:
+def test_same_id_different_content_is_an_error(store: Store, tmp_path: Path) -> None:
     import_statements(store, [write_lines(tmp_path / "a.jsonl", [statement(1)])])
     changed = statement(1, verb={"id": ADL + "failed"})
     path = write_lines(tmp_path / "b.jsonl", [statement(2), changed])
@@ -251,7 +248,7 @@ def test_same_id_different_content_is_an_error(store: DuckDBStore, tmp_path: Pat
         import_statements(store, [twice])
 
 
-def test_a_bad_second_file_stops_the_whole_call(store: DuckDBStore, tmp_path: Path) -> None:
+def test_a_bad_second_file_stops_the_whole_call(store: Store, tmp_path: Path) -> None:
     good = write_lines(tmp_path / "a.jsonl", [statement(1)])
     bad = write_lines(tmp_path / "b.jsonl", [statement(2, verb={"id": "x"})])
     with pytest.raises(StatementsError, match=r"b\.jsonl, row 1"):
@@ -259,7 +256,7 @@ def test_a_bad_second_file_stops_the_whole_call(store: DuckDBStore, tmp_path: Pa
     assert _count(store) == 0
 
 
-def test_voiding_statements_void_their_targets(store: DuckDBStore, tmp_path: Path) -> None:
+def test_voiding_statements_void_their_targets(store: Store, tmp_path: Path) -> None:
     def voiding(n: int, target: int) -> dict[str, Any]:
         ref = {"objectType": "StatementRef", "id": f"00000000-0000-4000-8000-{target:012d}"}
         return statement(n, verb={"id": VOIDED}, object=ref, result=None, context=None)

@@ -7,7 +7,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ import pytest
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.services import lrs_batches as batches
 from impactlens.store.base import Store
-from impactlens.store.duckdb import DuckDBStore
 from impactlens.store.lrs import Client, StatementQuery, lrs_for
 
 CLIENT = Client("k1", "bench", "all", "x")
@@ -37,12 +35,12 @@ def batch(*statements: dict[str, Any]) -> batches.Batch:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
-    with DuckDBStore(tmp_path / "s.duckdb") as s:
-        yield s
+def store(writable_store: Store) -> Store:
+    """DuckDB, then PostgreSQL."""
+    return writable_store
 
 
-def test_rows_are_built_ahead_and_stamped_at_commit(store: DuckDBStore) -> None:
+def test_rows_are_built_ahead_and_stamped_at_commit(store: Store) -> None:
     ready = batch(st(1), {k: v for k, v in st(2).items() if k != "id"})
     assert all("stored-pending-" in r.text for r in ready.rows)  # no store touched yet
     ids = batches.commit_batches(lrs_for(store), [ready])[0]
@@ -56,7 +54,7 @@ def test_rows_are_built_ahead_and_stamped_at_commit(store: DuckDBStore) -> None:
     assert no_timestamp["timestamp"] == no_timestamp["stored"]  # defaulted to the stored time
 
 
-def test_a_group_judges_each_batch_on_its_own(store: DuckDBStore) -> None:
+def test_a_group_judges_each_batch_on_its_own(store: Store) -> None:
     lrs = lrs_for(store)
     first = batch(st(1), st(2))
     same_id = batch({**st(1), "verb": {"id": "http://example.com/other"}}, st(3))
@@ -78,7 +76,7 @@ def test_a_group_judges_each_batch_on_its_own(store: DuckDBStore) -> None:
     assert lrs.last_seq() == 3
 
 
-def test_concurrent_writers_share_commits_and_all_land(store: DuckDBStore) -> None:
+def test_concurrent_writers_share_commits_and_all_land(store: Store) -> None:
     lock = threading.Lock()
     commits = []
 

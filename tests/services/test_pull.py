@@ -14,9 +14,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from tests.conftest import WRITABLE_ENGINES
 from tests.ingest.xapi_statements import statement
+from tests.postgres_server import database
 
 from impactlens.domain.errors import ImpactLensError
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.services.pull import pull_statements
 from impactlens.services.workspace import Workspace
 
@@ -83,9 +86,18 @@ def _ids(ws: Workspace) -> list[str]:
         return [r[-2:] for r in t.statement_id.to_pyarrow().to_pylist()]
 
 
-def test_pull_follows_more_and_resumes(source: tuple[Source, str], tmp_path: Path) -> None:
+@pytest.fixture(params=WRITABLE_ENGINES)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Workspace:
+    """The workspace pulled into: on DuckDB, then on PostgreSQL."""
+    settings = WorkspaceSettings()
+    if request.param == "postgresql":
+        settings = WorkspaceSettings(store=database(request.getfixturevalue("postgres_server")))
+    return Workspace.create(tmp_path / "ws", settings)
+
+
+def test_pull_follows_more_and_resumes(source: tuple[Source, str], target: Workspace) -> None:
     lrs, endpoint = source
-    ws = Workspace.create(tmp_path / "ws")
+    ws = target
     for n in range(1, 6):
         lrs.add(n, f"2024-05-0{n}T10:00:00.000Z")
     done = pull_statements(ws, endpoint, since="2024-05-01T12:00:00Z", key="k1", secret="s1")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import random
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +94,7 @@ def test_deletes_remaps_values_and_fingerprint(postgres_url: str, tmp_path: Path
             store.delete_where("people", "team_id", ["T9"])
             raise RuntimeError("rolled back")
         assert store.values("people", "team_id") == ["T9"]
-        with pytest.raises(WorkspaceError, match="runs on the embedded DuckDB store only"):
-            lrs_for(store)
+        assert lrs_for(store).shared  # the LRS writes here too, under its shared lock
 
 
 def test_a_bad_url_says_what_to_check(postgres_server: str) -> None:
@@ -140,21 +142,34 @@ def test_the_demo_gives_the_same_numbers_on_postgresql(
         assert json.dumps(on_pg["kpis"][0]["effect"]) == json.dumps(on_duck["kpis"][0]["effect"])
 
 
+def _statement(n: int, actor: str = "ann") -> dict[str, Any]:
+    return {
+        "id": str(uuid.UUID(int=n)),
+        "actor": {"mbox": f"mailto:{actor}@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+        "object": {"id": f"http://example.com/course/{n % 7}"},
+    }
+
+
 @pytest.mark.slow
-def test_two_server_workers_share_the_store_and_its_sessions(
+def test_two_server_workers_share_the_store_sessions_and_the_lrs(
     tmp_path: Path, postgres_url: str
 ) -> None:
+    """Two worker processes behind one port write the LRS at once under its rules."""
     import subprocess
     import sys
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
+    from impactlens.services.lrs import create_client
     from impactlens.services.users import add_user
 
     ws = _workspace(tmp_path, "served", postgres_url)
     import_data(ws, "people", [_csv(tmp_path / "p.csv", "person_id,team_id\nE1,T1\n")])
     token = add_user(ws, "ann", "analyst").token
+    client = create_client(ws, "bench", "all")
     port = 18000 + int(time.time()) % 1000
     cmd = [sys.executable, "-m", "impactlens.cli", "serve", "--workers", "2", "--port", str(port)]
     server = subprocess.Popen([*cmd, "-w", str(ws.path)], stderr=subprocess.PIPE)
@@ -172,8 +187,37 @@ def test_two_server_workers_share_the_store_and_its_sessions(
         got = [httpx.get(f"{base}/data.json", headers=auth, timeout=60) for _ in range(6)]
         assert all(r.status_code == 200 for r in got)
         assert got[0].json() == got[-1].json()
-        lrs = httpx.get(f"{base}/xapi/about", auth=("k", "s"), timeout=60)
-        assert lrs.status_code == 501 and "embedded DuckDB store only" in lrs.text
+
+        xapi = {"X-Experience-API-Version": "1.0.3"}
+        basic = (client.key, client.secret)
+
+        def post(batch: list[dict[str, Any]]) -> httpx.Response:
+            return httpx.post(
+                f"{base}/xapi/statements", json=batch, headers=xapi, auth=basic, timeout=60
+            )
+
+        # 4 writers x 8 batches: every writer sends the same 200 statements (same ids and
+        # content) in its own order; a repeat is a no-op, so each id lands exactly once
+        everything = [_statement(n) for n in range(1, 201)]
+        orders = [random.Random(k).sample(everything, len(everything)) for k in range(4)]
+        batches = [order[i : i + 25] for order in orders for i in range(0, 200, 25)]
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, batches))
+        assert [r.status_code for r in answers] == [200] * len(batches), answers[0].text
+        # six writers race one id with six different contents: one wins, five get 409
+        rivals = [[_statement(10_000, actor=f"rival{k}")] for k in range(6)]
+        with ThreadPoolExecutor(6) as pool:
+            raced = list(pool.map(post, rivals))
+        assert sorted(r.status_code for r in raced) == [200] + [409] * 5
+        winner = next(k for k, r in enumerate(raced) if r.status_code == 200)
+        with psycopg.connect(postgres_url) as con:
+            rows = con.execute(
+                "SELECT seq, statement_id, stored, actor_ifi FROM xapi_statements ORDER BY seq"
+            ).fetchall()
+        assert len(rows) == 201 and len({r[1] for r in rows}) == 201
+        assert [r[0] for r in rows] == list(range(1, 202))  # one gap-free sequence
+        assert all(a[2] <= b[2] for a, b in itertools.pairwise(rows))  # stored in order
+        assert rows[-1][3] == f"mbox:mailto:rival{winner}@example.com"
     finally:
         server.terminate()
         server.wait(timeout=30)

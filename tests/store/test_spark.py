@@ -15,6 +15,7 @@ from impactlens.services.importing import import_data
 from impactlens.services.store_export import EXPORTED, MANIFEST, export_store
 from impactlens.services.workspace import Workspace
 from impactlens.store import spark
+from impactlens.store.lrs import lrs_for
 from impactlens.store.registry import open_store
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("spark")]
@@ -61,6 +62,8 @@ def test_analyze_on_spark_gives_the_duckdb_figures(
     assert _differences(on_duck, on_spark) == []
     with pytest.raises(WorkspaceError, match=r"the Spark store spark://.* is read-only"):
         import_data(remote, "costs", [ws.path / "data" / "costs.csv"])
+    with remote.store(read_only=True) as store, pytest.raises(WorkspaceError, match="read-only"):
+        lrs_for(store)  # no LRS on Spark: its tables are an export
 
 
 def test_a_machine_without_java_is_told_what_to_install(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.store.test_duckdb_lrs import _rows, _st
+from tests.store.test_lrs import _rows, _st
 
 from impactlens.store.duckdb import DuckDBStore
 from impactlens.store.duckdb_lrs import DuckDBLrs

@@ -162,12 +162,16 @@ def _stored_time(lrs: LrsStore) -> datetime:
     """Now at millisecond precision, always after the last ``stored``.
 
     `stored` must follow arrival order (``seq``) even if the wall clock steps back; the
-    store is asked once per process, then the last time set is remembered.
+    store is asked once per process, then the last time set is remembered (each time
+    when other processes write the store too: it runs under their shared write lock).
     """
     with _clock_lock:
         t = now()
         at = t.replace(microsecond=t.microsecond // 1000 * 1000)
-        last = _clock["last"] if _clock["last"] is not None else lrs.last_stored()
+        last = _clock["last"]
+        if last is None or lrs.shared:
+            stored = lrs.last_stored()
+            last = max(last, stored) if last is not None and stored is not None else last or stored
         if last is not None and at <= last:
             at = last + timedelta(milliseconds=1)
         _clock["last"] = at

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
@@ -22,14 +20,10 @@ from impactlens.store.lrs import (
     StoredStatement,
     batched,
 )
+from impactlens.store.lrs_sql import COLUMNS, page_sql, ref_table, statement_table
 from impactlens.store.statement_ids import KEY_SQL
 
-_COLUMNS = (
-    "seq, statement_id, stored, timestamp, actor_ifi, verb_id, object_type, object_id, "
-    "registration, voided, voids, result_score_scaled, result_score_raw, result_score_min, "
-    "result_score_max, result_success, result_completion, result_duration_s, "
-    "context_activities, version, statement"
-)
+_COLUMNS = ", ".join(COLUMNS)
 
 
 class DuckDBLrs(LrsStore):
@@ -89,47 +83,10 @@ class DuckDBLrs(LrsStore):
         if not rows:
             return
         first = self.last_seq() + 1
-        seqs = list(range(first, first + len(rows)))
-        table = pa.table(
-            {
-                "seq": pa.array(seqs, pa.int64()),
-                "statement_id": [r.statement_id for r in rows],
-                "stored": pa.array([r.stored for r in rows], pa.timestamp("us")),
-                "timestamp": pa.array([r.timestamp for r in rows], pa.timestamp("us")),
-                "actor_ifi": pa.array([r.actor_ifi for r in rows], pa.string()),
-                "verb_id": [r.verb_id for r in rows],
-                "object_type": [r.object_type for r in rows],
-                "object_id": pa.array([r.object_id for r in rows], pa.string()),
-                "registration": pa.array([r.registration for r in rows], pa.string()),
-                "voided": pa.array([False] * len(rows), pa.bool_()),
-                "voids": pa.array([r.voids for r in rows], pa.string()),
-                **{
-                    f"result_score_{k}": pa.array([r.score[k] for r in rows], pa.float64())
-                    for k in ("scaled", "raw", "min", "max")
-                },
-                "result_success": pa.array([r.success for r in rows], pa.bool_()),
-                "result_completion": pa.array([r.completion for r in rows], pa.bool_()),
-                "result_duration_s": pa.array([r.duration_s for r in rows], pa.float64()),
-                "context_activities": [json.dumps(r.context_activities) for r in rows],
-                "version": [r.version for r in rows],
-                "statement": [r.text for r in rows],
-            }
-        )
-        refs = [
-            (s, kind, ref, rel)
-            for s, r in zip(seqs, rows, strict=True)
-            for kind, ref, rel in r.refs
-        ]
-        ref_table = pa.table(
-            {
-                "seq": pa.array([r[0] for r in refs], pa.int64()),
-                "kind": pa.array([r[1] for r in refs], pa.string()),
-                "ref": pa.array([r[2] for r in refs], pa.string()),
-                "related": pa.array([r[3] for r in refs], pa.bool_()),
-            }
-        )
+        table = statement_table(first, rows)
+        refs = ref_table(first, rows)
         self._con.register("_lrs_new", table)
-        self._con.register("_lrs_refs", ref_table)
+        self._con.register("_lrs_refs", refs)
         try:
             self._con.execute(
                 f"INSERT INTO xapi_statements ({_COLUMNS}) SELECT {_COLUMNS} FROM _lrs_new"
@@ -144,7 +101,8 @@ class DuckDBLrs(LrsStore):
         known = self._store.statement_ids
         if known.version is not None and known.version[1] == first - 1:
             # still describes the table just before this insert: follow it
-            known.add(table["statement_id"].to_pylist(), (known.version[0] + len(rows), seqs[-1]))
+            last = first + len(rows) - 1
+            known.add(table["statement_id"].to_pylist(), (known.version[0] + len(rows), last))
 
     def void(self, ids: Sequence[str]) -> None:
         """Mark statements voided (voiding statements themselves are never voided)."""
@@ -158,42 +116,10 @@ class DuckDBLrs(LrsStore):
 
     def query(self, q: StatementQuery) -> list[StoredStatement]:
         """Statements matching ``q``, voided ones left out, at most ``q.limit + 1``."""
-        where, params = _filters(q)
-        outer: list[str] = ["NOT x.voided"]
-        outer_params: list[Any] = []
-        if q.since is not None:
-            outer.append("x.stored > ?")
-            outer_params.append(q.since)
-        if q.until is not None:
-            outer.append("x.stored <= ?")
-            outer_params.append(q.until)
-        if q.through_seq is not None:
-            outer.append("x.seq <= ?")
-            outer_params.append(q.through_seq)
-        if q.after_seq is not None:
-            outer.append("x.seq > ?" if q.ascending else "x.seq < ?")
-            outer_params.append(q.after_seq)
-        order = "ASC" if q.ascending else "DESC"
-        if where:
-            # a statement also matches through the statement its StatementRef targets
-            # (Communication 2.1.3 "Filter Conditions for StatementRefs"), to any depth;
-            # the recursion walks the StatementRef statements only, carrying the columns
-            # the page filters need (joining back to every statement costs ~4x more)
-            cols = "seq, statement_id, voided, stored"
-            source = f"""WITH RECURSIVE r AS (
-                SELECT {cols}, object_id FROM xapi_statements WHERE object_type = 'StatementRef'
-            ), m({cols}) AS (
-                SELECT {cols} FROM xapi_statements WHERE {" AND ".join(where)}
-                UNION
-                SELECT r.seq, r.statement_id, r.voided, r.stored
-                FROM r JOIN m ON r.object_id = m.statement_id)
-            SELECT x.seq FROM m x"""
-        else:
-            source = "SELECT x.seq FROM xapi_statements x"
         # two steps: the page's seqs from the narrow columns, then only those rows' JSON
         # (a join would otherwise read every statement's text)
-        sql = f"{source} WHERE {' AND '.join(outer)} ORDER BY x.seq {order} LIMIT {q.limit + 1}"
-        seqs = [int(r[0]) for r in self._con.execute(sql, params + outer_params).fetchall()]
+        sql, params = page_sql(q)
+        seqs = [int(r[0]) for r in self._con.execute(sql, params).fetchall()]
         if not seqs:
             return []
         rows = self._con.execute(_fetch_sql(seqs)).fetchall()
@@ -328,34 +254,3 @@ def _fetch_sql(seqs: list[int]) -> str:
 
 def _key(key: DocumentKey) -> tuple[str, str, str, str]:
     return (key.kind, key.activity_id, key.agent_ifi, key.registration)
-
-
-def _filters(q: StatementQuery) -> tuple[list[str], list[Any]]:
-    """The conditions a statement itself must meet (before the StatementRef closure)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if q.verb is not None:
-        where.append("verb_id = ?")
-        params.append(q.verb)
-    if q.registration is not None:
-        where.append("registration = ?")
-        params.append(q.registration.lower())
-    if q.agent is not None:
-        if q.related_agents:
-            where.append(
-                "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = 'agent' AND ref = ?)"
-            )
-            params.append(q.agent)
-        else:
-            where.append("(actor_ifi = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?))")
-            params += [q.agent, q.agent]
-    if q.activity is not None:
-        if q.related_activities:
-            where.append(
-                "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = 'activity' AND ref = ?)"
-            )
-            params.append(q.activity)
-        else:
-            where.append("(object_type = 'Activity' AND object_id = ?)")
-            params.append(q.activity)
-    return where, params

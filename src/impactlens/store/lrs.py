@@ -1,5 +1,5 @@
 """What the Learning Record Store needs from a store: statements, attachments, documents,
-clients. :class:`impactlens.store.duckdb_lrs.DuckDBLrs` is the DuckDB implementation."""
+clients. :mod:`.duckdb_lrs` and :mod:`.postgres_lrs` implement it."""
 
 from __future__ import annotations
 
@@ -84,6 +84,10 @@ class Client:
 
 class LrsStore(ABC):
     """The LRS tables of one store."""
+
+    # True when other processes write the same tables (PostgreSQL): what this process
+    # last wrote is then no guide to what is stored
+    shared: bool = False
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
@@ -170,12 +174,16 @@ def batched(items: Sequence[str], size: int = 1000) -> Iterator[Sequence[str]]:
 
 
 def lrs_for(store: Store) -> LrsStore:
-    """The LRS tables of an open store (only the DuckDB engine has them so far)."""
-    from impactlens.store.duckdb_lrs import DuckDBLrs
+    """The LRS tables of an open store (DuckDB or PostgreSQL; Spark stores are read-only)."""
+    if store.engine == "duckdb":
+        from impactlens.store.duckdb_lrs import DuckDBLrs
 
-    if store.engine != "duckdb":
-        raise WorkspaceError(
-            f"the Learning Record Store runs on the embedded DuckDB store only for now; "
-            f"this workspace's store is {store.engine} ({store.location})"
-        )
-    return DuckDBLrs(store)
+        return DuckDBLrs(store)
+    if store.engine == "postgresql":
+        from impactlens.store.postgres_lrs import PostgresLrs
+
+        return PostgresLrs(store)
+    raise WorkspaceError(
+        f"the Learning Record Store needs a DuckDB or PostgreSQL store; this workspace's "
+        f"store is {store.engine} ({store.location}), which is read-only"
+    )

@@ -12,6 +12,7 @@ migrate once.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,7 @@ import duckdb
 import ibis
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from impactlens.domain.errors import StoreOutdatedError, WorkspaceError
 from impactlens.store.base import Staging, Store, UpsertCount
@@ -37,6 +39,24 @@ _TYPES = (
     (re.compile(r"\bBLOB\b"), "BYTEA"),
     (re.compile(r"\bHUGEINT\b"), "NUMERIC"),
 )
+# The LRS's look-ups (id conflicts, the agent / verb / activity filters, paging by seq);
+# the unique ones also hold the LRS's rules when several processes write at once.
+_INDEXES = {
+    name: f"CREATE {kind}INDEX IF NOT EXISTS {name} ON {table} ({cols})"
+    for kind, name, table, cols in (
+        ("UNIQUE ", "xapi_statements_id", "xapi_statements", "statement_id"),
+        ("UNIQUE ", "xapi_statements_seq", "xapi_statements", "seq"),
+        ("", "xapi_statements_actor", "xapi_statements", "actor_ifi, verb_id"),
+        ("", "xapi_statements_object", "xapi_statements", "object_id"),
+        ("", "xapi_statements_verb", "xapi_statements", "verb_id"),
+        ("", "xapi_statements_registration", "xapi_statements", "registration"),
+        ("", "xapi_statement_refs_ref", "xapi_statement_refs", "ref, kind"),
+        ("", "xapi_statement_refs_seq", "xapi_statement_refs", "seq"),
+        ("UNIQUE ", "xapi_attachments_sha2", "xapi_attachments", "sha2"),
+        ("", "xapi_documents_key", "xapi_documents", "kind, activity_id, agent_ifi"),
+        ("", "lrs_clients_key", "lrs_clients", "key"),
+    )
+}
 _SCHEMA_TYPES = {
     "DOUBLE PRECISION": "DOUBLE",
     "CHARACTER VARYING": "VARCHAR",
@@ -126,6 +146,15 @@ class PostgresStore(Store):
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
             )
             migrate(lambda sql: self._pg.execute(pg_type(sql)), current, self.location)
+            have = {
+                r[0]
+                for r in self._pg.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                ).fetchall()
+            }
+            for name, sql in _INDEXES.items():
+                if name not in have:  # CREATE INDEX would lock out writers even if it exists
+                    self._pg.execute(sql)
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._pg.execute(sql, list(params)).fetchone()
@@ -200,12 +229,26 @@ class PostgresStore(Store):
         )
         self._pg.execute(f"DROP TABLE IF EXISTS {temp}")
         self._pg.execute(f"CREATE TEMP TABLE {temp} ({types}) ON COMMIT DROP")
-        names = ", ".join(quote(f.name) for f in data.schema)
-        with self._pg.cursor() as cur, cur.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
-            for batch in data.to_batches(max_chunksize=50_000):
-                for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
-                    copy.write_row(row)
+        self.copy_arrow(temp, data)
         return temp
+
+    def copy_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
+        """Append Arrow rows to a PostgreSQL table with ``COPY`` (CSV written by Arrow).
+
+        Arrow quotes every string and leaves nulls bare, which is how PostgreSQL's CSV
+        format tells an empty string from NULL. A reader is streamed batch by batch.
+        """
+        batches = data.to_batches(max_chunksize=100_000) if isinstance(data, pa.Table) else data
+        names = ", ".join(quote(c) for c in data.schema.names)
+        options = pa_csv.WriteOptions(include_header=False)
+        with (
+            self._pg.cursor() as cur,
+            cur.copy(f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT csv)") as copy,
+        ):
+            for batch in batches:
+                buffer = io.BytesIO()
+                pa_csv.write_csv(batch, buffer, options)
+                copy.write(buffer.getbuffer())
 
     def upsert(self, name: str, source: str, key: Sequence[str]) -> UpsertCount:
         """Write a typed staged table into ``name``; unchanged rows are not touched."""

@@ -20,7 +20,9 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qs
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
+from ibis.backends.sql.datatypes import DuckDBType
 
 from impactlens.domain.errors import WorkspaceError
 from impactlens.store.base import Staging, Store, UpsertCount
@@ -106,8 +108,8 @@ class SparkStore(Store):
         return self._tables[name]
 
     def columns(self, name: str) -> dict[str, str]:
-        """A table's columns and their (Ibis) types."""
-        return {k: str(v).upper() for k, v in self.table(name).schema().items()}
+        """A table's columns and their types, in the schema's (DuckDB's) words."""
+        return {k: _schema_type(v) for k, v in self.table(name).schema().items()}
 
     def fingerprint(self) -> str:
         """The source store's fingerprint, from the manifest: same data, same fingerprint."""
@@ -155,3 +157,19 @@ class SparkStore(Store):
 
     def close(self) -> None:
         """Nothing to release: the session lives as long as the process."""
+
+
+def _schema_type(dtype: dt.DataType) -> str:
+    """An Ibis type as the schema spells it (Parquet drops the words: string, int32...).
+
+    Examples:
+        >>> [_schema_type(t) for t in (dt.string, dt.int32, dt.Timestamp(scale=6), dt.float64)]
+        ['VARCHAR', 'INTEGER', 'TIMESTAMP', 'DOUBLE']
+    """
+    if dtype.is_string():
+        return "VARCHAR"
+    if dtype.is_int32():
+        return "INTEGER"
+    if dtype.is_timestamp():
+        return "TIMESTAMP"
+    return DuckDBType.to_string(dtype)

@@ -7,6 +7,11 @@ scan, and the messages are built only for the first failing statements. The writ
 stores each statement's text as read (no re-serialising), continues ``seq`` (for a
 file of new ids straight from the line order, without a window or a join), fills
 ``xapi_statement_refs`` with UNNEST and applies voiding.
+
+On PostgreSQL the file is parsed and checked the same way in the store's staging
+DuckDB (same SQL, same messages); the stored statements with the file's ids are
+brought over for the conflict checks, and the new rows cross over through ``COPY``,
+all under the LRS write lock so ``seq`` stays one sequence with concurrent servers.
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from impactlens.store.base import Store
+from impactlens.store.postgres_lrs import lock_writes
+from impactlens.store.schema import TABLES
 from impactlens.store.xapi_checks import CHECKS
 from impactlens.store.xapi_stage import WRITTEN, stage_sql, typed_source
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+_ARROW = {
+    "BIGINT": pa.int64(),
+    "VARCHAR": pa.string(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP": pa.timestamp("us"),
+}
 STAGE = "_xapi_stage"
 
 # The columns two statements with one id must share to be the same statement.
@@ -68,12 +83,55 @@ class BulkCount:
 
 
 def connection(store: Store) -> duckdb.DuckDBPyConnection:
-    """The DuckDB connection behind a store (the bulk path needs DuckDB's JSON reader)."""
-    from impactlens.store.duckdb import DuckDBStore
+    """The DuckDB connection that parses and checks files (DuckDB's JSON reader).
 
-    if not isinstance(store, DuckDBStore):
-        raise NotImplementedError(f"bulk xAPI import needs the DuckDB engine, not {store.engine}")
-    return store._con
+    The store's own on DuckDB; on PostgreSQL, the store's in-memory staging DuckDB.
+    """
+    from impactlens.store.duckdb import DuckDBStore
+    from impactlens.store.postgres import PostgresStore
+
+    if isinstance(store, DuckDBStore):
+        return store._con
+    if isinstance(store, PostgresStore):
+        return store._stage
+    raise NotImplementedError(f"bulk xAPI import needs DuckDB or PostgreSQL, not {store.engine}")
+
+
+def _stored(store: Store, staged: Staged) -> str:
+    """The relation, in :func:`connection`, of the stored statements the file may meet.
+
+    On DuckDB the stored table itself. On PostgreSQL the stored rows with the file's
+    ids, copied into the staging DuckDB once per transaction (after the LRS write
+    lock, so no other writer adds one in between).
+    """
+    from impactlens.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        return "xapi_statements"
+    con, known = store._stage, f"{staged.table}_known"
+    if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [known]
+    ).fetchone() == (1,):
+        return known
+    lock_writes(store._pg)
+    ids = con.execute(f"SELECT DISTINCT statement_id FROM {staged.table}").to_arrow_table()
+    store._pg.execute("CREATE TEMP TABLE _xapi_ids (statement_id TEXT) ON COMMIT DROP")
+    store.copy_arrow("_xapi_ids", ids)
+    columns = ["seq", "statement_id", "timestamp", *SAME]
+    rows = store._pg.execute(
+        f"SELECT {', '.join(columns)} FROM xapi_statements JOIN _xapi_ids USING (statement_id)"
+    ).fetchall()
+    store._pg.execute("DROP TABLE _xapi_ids")
+    types = TABLES["xapi_statements"].columns
+    found = pa.table(
+        {c: pa.array([r[i] for r in rows], _ARROW[types[c]]) for i, c in enumerate(columns)}
+    )
+    con.register(f"{known}_arrow", found)
+    try:
+        con.execute(f"CREATE TEMP TABLE {known} AS SELECT * FROM {known}_arrow")
+    finally:
+        con.unregister(f"{known}_arrow")
+    return known
 
 
 @dataclass(frozen=True)
@@ -141,7 +199,7 @@ def problems(store: Store, staged: Staged, limit: int = 20) -> tuple[int, list[P
 
 def conflicts(store: Store, staged: Staged, limit: int = 5) -> list[Conflict]:
     """Ids given to different statements within the file or against the stored ones."""
-    con, t = connection(store), staged.table
+    con, t, known = connection(store), staged.table, _stored(store, staged)
     same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM b.{c}" for c in SAME)
     # the statement's own timestamp must match; a missing one was set from `stored`
     same_ts = "(a.ts_raw IS NULL OR a.ts = b.ts)"
@@ -151,7 +209,7 @@ def conflicts(store: Store, staged: Staged, limit: int = 5) -> list[Conflict]:
         f"WHERE NOT ({same} AND a.ts IS NOT DISTINCT FROM b.ts) ORDER BY b.ln LIMIT {limit}"
     ).fetchall()
     outer = con.execute(
-        f"SELECT a.ln, a.statement_id FROM {t} a JOIN xapi_statements b "
+        f"SELECT a.ln, a.statement_id FROM {t} a JOIN {known} b "
         f"ON a.statement_id = b.statement_id "
         f"WHERE NOT ({same} AND {same_ts.replace('b.ts', 'b.timestamp')}) "
         f"ORDER BY a.ln LIMIT {limit}"
@@ -170,11 +228,10 @@ def write(
     set on statements that have none (``authority_ifi`` its canonical IFI, for the
     refs). Run it inside the store's transaction.
     """
-    con, t = connection(store), staged.table
+    con, t, known = connection(store), staged.table, _stored(store, staged)
     iso = stored.isoformat(timespec="milliseconds") + "Z"
-    row = con.execute("SELECT coalesce(max(seq), 0) FROM xapi_statements").fetchone()
-    first = int(row[0]) if row else 0
-    if _all_new(con, t):
+    first = _last_seq(store)
+    if _all_new(con, t, known):
         # the common case (a new file): every statement is new and ln numbers them
         # 1..n in file order already, so no window and no join
         new = f"(SELECT {first} + ln AS seq, * FROM {t})"
@@ -185,7 +242,7 @@ def write(
             f"CREATE OR REPLACE TEMP TABLE {t}_new AS "
             f"SELECT {first} + row_number() OVER (ORDER BY ln) AS seq, ln FROM ("
             f"SELECT ln, statement_id FROM {t} QUALIFY row_number() OVER (PARTITION BY "
-            f"statement_id ORDER BY ln) = 1) s ANTI JOIN xapi_statements x "
+            f"statement_id ORDER BY ln) = 1) s ANTI JOIN {known} x "
             f"ON x.statement_id = s.statement_id"
         )
         new = f"({t}_new JOIN {t} USING (ln))"
@@ -208,9 +265,10 @@ def write(
         f"json_merge_patch(line, ('{{' || {added} || '}}')::JSON)::VARCHAR "
         f"ELSE '{{' || {added} || ',' || ltrim(ltrim(line), '{{') END"
     )
-    con.execute(
+    _append(
+        store,
+        "xapi_statements",
         f"""
-        INSERT INTO xapi_statements BY NAME
         SELECT seq, statement_id, $3::TIMESTAMP AS stored,
             coalesce(ts, $3::TIMESTAMP) AS timestamp,
             actor_ifi, verb_id, object_type, object_id, registration,
@@ -225,9 +283,10 @@ def write(
         """,
         [iso, authority, stored],
     )
-    con.execute(
+    _append(
+        store,
+        "xapi_statement_refs",
         f"""
-        INSERT INTO xapi_statement_refs BY NAME
         WITH n AS (SELECT * FROM {new})
         SELECT DISTINCT seq, kind, ref, related FROM (
             SELECT seq, 'agent' AS kind, unnest(agents_main) AS ref, false AS related FROM n
@@ -241,27 +300,59 @@ def write(
         """,
         [authority_ifi],
     )
-    voided = con.execute(
-        f"""
-        UPDATE xapi_statements SET voided = true
-        WHERE NOT voided AND verb_id IS DISTINCT FROM '{VOIDED}' AND statement_id IN (
-            SELECT voids FROM xapi_statements WHERE voids IS NOT NULL AND verb_id = '{VOIDED}')
-        """
-    ).fetchone()
     statements = staged.rows
     return BulkCount(
         statements=statements,
         inserted=inserted,
         unchanged=statements - inserted,
-        voided=int(voided[0]) if voided else 0,
+        voided=_apply_voiding(store),
     )
 
 
-def _all_new(con: duckdb.DuckDBPyConnection, t: str) -> bool:
+def _last_seq(store: Store) -> int:
+    from impactlens.store.postgres import PostgresStore
+
+    sql = "SELECT coalesce(max(seq), 0) FROM xapi_statements"
+    if isinstance(store, PostgresStore):
+        row = store._pg.execute(sql).fetchone()
+    else:
+        row = connection(store).execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _append(store: Store, table: str, select: str, params: list[object]) -> None:
+    """Append the rows of ``select`` (DuckDB SQL over the staging tables) to ``table``."""
+    from impactlens.store.postgres import PostgresStore
+
+    con = connection(store)
+    if isinstance(store, PostgresStore):
+        store.copy_arrow(table, con.execute(select, params).to_arrow_reader(100_000))
+    else:
+        con.execute(f"INSERT INTO {table} BY NAME {select}", params)
+
+
+def _apply_voiding(store: Store) -> int:
+    """Mark the targets of stored voiding statements voided; return how many changed."""
+    from impactlens.store.postgres import PostgresStore
+
+    sql = f"""
+        UPDATE xapi_statements SET voided = true
+        WHERE NOT voided AND verb_id IS DISTINCT FROM '{VOIDED}' AND statement_id IN (
+            SELECT voids FROM xapi_statements WHERE voids IS NOT NULL AND verb_id = '{VOIDED}')
+        """
+    if isinstance(store, PostgresStore):
+        with store._pg.cursor() as cur:
+            cur.execute(sql)
+            return max(cur.rowcount, 0)
+    row = connection(store).execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _all_new(con: duckdb.DuckDBPyConnection, t: str, known: str) -> bool:
     """Whether no statement id of the staging table repeats or is stored already."""
     row = con.execute(
         f"SELECT (SELECT count(DISTINCT statement_id) FROM {t}) = (SELECT count(*) FROM {t}) "
-        f"AND NOT EXISTS (SELECT 1 FROM {t} s SEMI JOIN xapi_statements x "
+        f"AND NOT EXISTS (SELECT 1 FROM {t} s SEMI JOIN {known} x "
         f"ON x.statement_id = s.statement_id)"
     ).fetchone()
     return bool(row and row[0])
@@ -270,7 +361,7 @@ def _all_new(con: duckdb.DuckDBPyConnection, t: str) -> bool:
 def drop(store: Store, staged: Staged) -> None:
     """Drop a file's staging tables."""
     con, t = connection(store), staged.table
-    for suffix in ("", "_new"):
+    for suffix in ("", "_new", "_known"):
         con.execute(f"DROP TABLE IF EXISTS {t}{suffix}")
     con.execute(f"DROP VIEW IF EXISTS {t}_src")
 
@@ -281,22 +372,42 @@ def _lit(text: str) -> str:
 
 def pull_cursor(store: Store, endpoint: str) -> str | None:
     """The last ``stored`` a pull from ``endpoint`` copied (None: never pulled)."""
-    row = (
-        connection(store)
-        .execute(
-            "SELECT last_stored FROM xapi_pull_state WHERE endpoint = ? "
-            "ORDER BY pulled_at DESC LIMIT 1",
-            [endpoint],
-        )
-        .fetchone()
+    t = store.table("xapi_pull_state")
+    rows = (
+        t.filter(t.endpoint == endpoint)
+        .order_by(t.pulled_at.desc())
+        .limit(1)
+        .select("last_stored")
+        .to_pyarrow()
+        .to_pylist()
     )
-    return str(row[0]) if row else None
+    return str(rows[0]["last_stored"]) if rows else None
 
 
 def save_pull_cursor(
     store: Store, endpoint: str, last_stored: str, statements: int, at: datetime
 ) -> None:
     """Record where a pull from ``endpoint`` got to (append-only)."""
-    connection(store).execute(
-        "INSERT INTO xapi_pull_state VALUES (?, ?, ?, ?)", [endpoint, last_stored, statements, at]
+    row = pa.table(
+        {
+            "endpoint": pa.array([endpoint], pa.string()),
+            "last_stored": pa.array([last_stored], pa.string()),
+            "statements": pa.array([statements], pa.int64()),
+            "pulled_at": pa.array([at], pa.timestamp("us")),
+        }
     )
+    _append_arrow(store, "xapi_pull_state", row)
+
+
+def _append_arrow(store: Store, table: str, rows: pa.Table) -> None:
+    from impactlens.store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        store.copy_arrow(table, rows)
+        return
+    con = connection(store)
+    con.register("_xapi_rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _xapi_rows")
+    finally:
+        con.unregister("_xapi_rows")

@@ -1,4 +1,8 @@
-"""An empty workspace served with its xAPI endpoint, and clients of each scope."""
+"""An empty workspace served with its xAPI endpoint, and clients of each scope.
+
+The LRS tests run on both engines the LRS writes to: the embedded DuckDB store and a
+PostgreSQL database (a fresh one per test on the tests' server).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.conftest import WRITABLE_ENGINES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's test client suggests httpx2
     from fastapi.testclient import TestClient
 
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.services.lrs import create_client
 from impactlens.services.workspace import Workspace
 from impactlens.web.app import create_app
@@ -33,9 +39,14 @@ class Lrs:
         return {**VERSION, **self.auth[scope], **extra}
 
 
-@pytest.fixture
-def lrs(tmp_path: Path) -> Iterator[Lrs]:
-    ws = Workspace.create(tmp_path / "ws")
+@pytest.fixture(params=WRITABLE_ENGINES)
+def lrs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lrs]:
+    settings = WorkspaceSettings()
+    if request.param == "postgresql":
+        from tests.postgres_server import database
+
+        settings = WorkspaceSettings(store=database(request.getfixturevalue("postgres_server")))
+    ws = Workspace.create(tmp_path / "ws", settings)
     auth = {}
     for scope in ("all", "read", "write"):
         new = create_client(ws, f"t-{scope}", scope)

@@ -1,0 +1,211 @@
+"""The LRS tables in PostgreSQL, shared by several ``impactlens serve`` workers.
+
+Every LRS write runs in a transaction that first takes one advisory lock, so writers
+in different processes take turns: the id-conflict look-up, the ``seq`` numbering,
+the insert and the commit of one group happen with no other writer in between, which
+keeps the LRS's rules (same id and content: no-op; same id, other content: 409;
+``seq`` and ``stored`` in arrival order). The unique indexes on ``statement_id`` and
+``seq`` (made by :class:`~impactlens.store.postgres.PostgresStore`) back this up: a
+writer that skipped the lock would fail rather than store a duplicate. Readers take
+no lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from impactlens.domain.xapi.rows import StatementRow
+from impactlens.store.base import Store
+from impactlens.store.lrs import (
+    Client,
+    Document,
+    DocumentKey,
+    LrsStore,
+    StatementQuery,
+    StoredStatement,
+)
+from impactlens.store.lrs_sql import page_sql, ref_table, statement_table
+
+WRITE_LOCK = 0x1A9AC8  # pg_advisory_xact_lock key of LRS writes (migrations use ...C7)
+_ROW = "SELECT seq, statement_id, statement, voided, stored FROM xapi_statements"
+_KEY = "kind = %s AND activity_id = %s AND agent_ifi = %s AND registration = %s"
+
+
+class PostgresLrs(LrsStore):
+    """The LRS over a PostgreSQL store (one connection; the caller serialises its use)."""
+
+    shared = True  # other processes write too: ask the store, not a cache
+
+    def __init__(self, store: Store) -> None:
+        from impactlens.store.postgres import PostgresStore
+
+        if not isinstance(store, PostgresStore):
+            raise NotImplementedError(
+                f"PostgresLrs needs the PostgreSQL engine, not {store.engine}"
+            )
+        self._store: PostgresStore = store
+        self._pg = store._pg
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction holding the LRS write lock until it commits or rolls back."""
+        with self._store.transaction():
+            lock_writes(self._pg)
+            yield
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._pg.execute(sql, list(params)).fetchone()
+        return row[0] if row else None
+
+    def _statements(self, sql: str, params: Sequence[Any]) -> list[StoredStatement]:
+        return [
+            StoredStatement(int(r[0]), r[1], r[2], bool(r[3]), r[4])
+            for r in self._pg.execute(sql, list(params)).fetchall()
+        ]
+
+    # -- statements --------------------------------------------------------------
+
+    def find(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """Stored statements by (lower-case) id (one indexed look-up)."""
+        if not ids:
+            return {}
+        found = self._statements(f"{_ROW} WHERE statement_id = ANY(%s)", [list(set(ids))])
+        return {s.statement_id: s for s in found}
+
+    def insert(self, rows: Sequence[StatementRow]) -> None:
+        """Append statements in order (``seq`` continues) with their references."""
+        if not rows:
+            return
+        first = self.last_seq() + 1
+        self._store.copy_arrow("xapi_statements", statement_table(first, rows))
+        refs = ref_table(first, rows)
+        if refs.num_rows:
+            self._store.copy_arrow("xapi_statement_refs", refs)
+
+    def void(self, ids: Sequence[str]) -> None:
+        """Mark statements voided (voiding statements themselves are never voided)."""
+        if ids:
+            self._pg.execute(
+                "UPDATE xapi_statements SET voided = true "
+                "WHERE statement_id = ANY(%s) AND voids IS NULL",
+                [list(ids)],
+            )
+
+    def query(self, q: StatementQuery) -> list[StoredStatement]:
+        """Statements matching ``q``, voided ones left out, at most ``q.limit + 1``."""
+        sql, params = page_sql(q, "%s")
+        seqs = [int(r[0]) for r in self._pg.execute(sql, params).fetchall()]
+        if not seqs:
+            return []
+        by_seq = {s.seq: s for s in self._statements(f"{_ROW} WHERE seq = ANY(%s)", [seqs])}
+        return [by_seq[n] for n in seqs]
+
+    def last_seq(self) -> int:
+        """The highest ``seq`` stored (0: none)."""
+        return int(self._one("SELECT coalesce(max(seq), 0) FROM xapi_statements"))
+
+    def last_stored(self) -> datetime | None:
+        """The ``stored`` time of the last statement (``stored`` follows ``seq``)."""
+        value = self._one("SELECT stored FROM xapi_statements ORDER BY seq DESC LIMIT 1")
+        return value if isinstance(value, datetime) else None
+
+    def activity_statements(self, activity_id: str, limit: int) -> list[str]:
+        """The JSON of the latest statements mentioning an activity, oldest first."""
+        rows = self._pg.execute(
+            "SELECT statement FROM xapi_statements WHERE seq IN (SELECT seq FROM "
+            "xapi_statement_refs WHERE kind = 'activity' AND ref = %s) ORDER BY seq DESC LIMIT %s",
+            [activity_id, limit],
+        ).fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    # -- attachments -------------------------------------------------------------
+
+    def put_attachments(self, parts: dict[str, tuple[str, bytes]]) -> None:
+        """Store attachment content by sha2 (content type, bytes); known ones are kept."""
+        for sha2, (content_type, content) in parts.items():
+            self._pg.execute(
+                "INSERT INTO xapi_attachments (sha2, content_type, content) VALUES (%s, %s, %s) "
+                "ON CONFLICT (sha2) DO NOTHING",
+                [sha2, content_type, content],
+            )
+
+    def attachments(self, hashes: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """Stored attachment content by sha2."""
+        if not hashes:
+            return {}
+        rows = self._pg.execute(
+            "SELECT sha2, content_type, content FROM xapi_attachments WHERE sha2 = ANY(%s)",
+            [list(hashes)],
+        ).fetchall()
+        return {r[0]: (r[1], bytes(r[2])) for r in rows}
+
+    # -- documents ---------------------------------------------------------------
+
+    def document(self, key: DocumentKey, document_id: str) -> Document | None:
+        """One document, or None."""
+        row = self._pg.execute(
+            f"SELECT document_id, content_type, content, etag, updated FROM xapi_documents "
+            f"WHERE {_KEY} AND document_id = %s",
+            [*_key(key), document_id],
+        ).fetchone()
+        return Document(row[0], row[1], bytes(row[2]), row[3], row[4]) if row else None
+
+    def document_ids(self, key: DocumentKey, since: datetime | None) -> list[str]:
+        """The ids of the documents under ``key`` (updated after ``since``)."""
+        sql = f"SELECT document_id FROM xapi_documents WHERE {_KEY}"
+        params: list[Any] = list(_key(key))
+        if since is not None:
+            sql += " AND updated > %s"
+            params.append(since)
+        return [r[0] for r in self._pg.execute(sql + " ORDER BY document_id", params).fetchall()]
+
+    def put_document(self, key: DocumentKey, doc: Document) -> None:
+        """Create or replace a document."""
+        self.delete_documents(key, doc.document_id)
+        self._pg.execute(
+            "INSERT INTO xapi_documents (kind, activity_id, agent_ifi, registration, document_id, "
+            "content_type, content, etag, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [*_key(key), doc.document_id, doc.content_type, doc.content, doc.etag, doc.updated],
+        )
+
+    def delete_documents(self, key: DocumentKey, document_id: str | None) -> None:
+        """Delete one document, or every document under ``key`` (None)."""
+        sql = f"DELETE FROM xapi_documents WHERE {_KEY}"
+        params: list[Any] = list(_key(key))
+        if document_id is not None:
+            sql += " AND document_id = %s"
+            params.append(document_id)
+        self._pg.execute(sql, params)
+
+    # -- clients -----------------------------------------------------------------
+
+    def add_client(self, client: Client, at: datetime) -> None:
+        """Record new credentials."""
+        self._pg.execute(
+            "INSERT INTO lrs_clients (key, name, scope, secret_hash, created_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [client.key, client.name, client.scope, client.secret_hash, at],
+        )
+
+    def client(self, key: str) -> Client | None:
+        """Live (not revoked) credentials by key."""
+        row = self._pg.execute(
+            "SELECT key, name, scope, secret_hash, revoked_at FROM lrs_clients WHERE key = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            [key],
+        ).fetchone()
+        if row is None or row[4] is not None:
+            return None
+        return Client(row[0], row[1], row[2], row[3])
+
+
+def lock_writes(connection: Any) -> None:
+    """Take the LRS write lock for the rest of the current transaction."""
+    connection.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+
+def _key(key: DocumentKey) -> tuple[str, str, str, str]:
+    return (key.kind, key.activity_id, key.agent_ifi, key.registration)
