@@ -6,7 +6,12 @@ batches of B statements. Every 200 means the batch is committed (one DuckDB
 transaction per request). Figures taken while other work runs are pessimistic: the
 load average is printed.
 
+With ``--store postgresql://...`` the workspace's store is that (empty) PostgreSQL
+database and ``--workers N`` starts N server processes sharing it; the server CPU is
+then the workers' (PostgreSQL's own processes are not counted).
+
 Run: .venv/bin/python bench/lrs_post.py [--clients 4] [--batch 100] [--batches 50]
+     [--store URL] [--workers N]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import httpx
 import psutil
 
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.services.lrs import create_client
 from impactlens.services.workspace import Workspace
 
@@ -63,11 +69,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(workspace: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(workspace: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """Start ``impactlens serve`` and wait until /xapi/about answers."""
     exe = Path(sys.executable).with_name("impactlens")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--workspace", str(workspace), "--port", str(port)],
+        [str(exe), "serve", "--workspace", str(workspace), "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -86,13 +93,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--batches", type=int, default=50, help="batches per client")
+    parser.add_argument("--store", default=None, help="an empty PostgreSQL database's URL")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
     args = parser.parse_args()
-    ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws")
+    settings = WorkspaceSettings(store=args.store) if args.store else None
+    ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws", settings)
     new = create_client(ws, "bench", "all")
     token = base64.b64encode(f"{new.key}:{new.secret}".encode()).decode()
     headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
     port = free_port()
-    proc = serve(ws.path, port)
+    proc = serve(ws.path, port, args.workers)
     bodies = [
         [statement(c * 10_000_000 + b * args.batch + i) for i in range(args.batch)]
         for c in range(args.clients)
@@ -108,23 +118,29 @@ def main() -> None:
                     failures.append(done.text)
 
     server = psutil.Process(proc.pid)
+
+    def server_cpu_s() -> float:
+        procs = [server, *server.children(recursive=True)]
+        return sum(sum(p.cpu_times()[:2]) for p in procs)
+
     try:
         threads = [threading.Thread(target=work, args=(c,)) for c in range(args.clients)]
-        server_cpu, client_cpu = sum(server.cpu_times()[:2]), time.process_time()
+        server_cpu, client_cpu = server_cpu_s(), time.process_time()
         start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
-        server_cpu = sum(server.cpu_times()[:2]) - server_cpu
+        server_cpu = server_cpu_s() - server_cpu
         client_cpu = time.process_time() - client_cpu
     finally:
         proc.terminate()
         proc.wait()
     total = args.clients * args.batches * args.batch
     print(
-        f"{total:,} statements in {elapsed:.2f} s by {args.clients} clients "
+        f"{total:,} statements in {elapsed:.2f} s by {args.clients} clients, "
+        f"{args.workers} server process(es) on {ws.store_url.split(':')[0]} "
         f"(batches of {args.batch}): {total / elapsed:,.0f} statements/s; "
         f"failures: {len(failures)}; load average {os.getloadavg()}"
     )
