@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from tests.postgres_server import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.store.base import Store
 
 # the engines the LRS and the imports write to (Spark stores are read-only)
@@ -48,6 +49,16 @@ def writable_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
 
     with DuckDBStore(tmp_path / "impactlens.duckdb") as store:
         yield store
+
+
+@pytest.fixture(params=WRITABLE_ENGINES)
+def engine_settings(request: pytest.FixtureRequest) -> WorkspaceSettings:
+    """Workspace settings whose store is DuckDB (the default), then a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        from tests.postgres_server import database
+
+        return WorkspaceSettings(store=database(request.getfixturevalue("postgres_server")))
+    return WorkspaceSettings()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from impactlens.domain.errors import ImpactLensError
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.ingest.keys import identity_hash, pseudonymise
 from impactlens.services.forgetting import forget_person
 from impactlens.services.importing import import_data
@@ -30,8 +31,9 @@ def _write(path: Path, header: str, rows: list[str]) -> Path:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace.create(tmp_path / "ws")
+def ws(tmp_path: Path, engine_settings: WorkspaceSettings) -> Workspace:
+    """On DuckDB, then on PostgreSQL."""
+    ws = Workspace.create(tmp_path / "ws", engine_settings)
     (ws.path / "plans" / "sales.yaml").write_text(PLAN, encoding="utf-8")
     d = tmp_path
     people = [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.services import retention
 from impactlens.services.importing import import_data
 from impactlens.services.portfolio import Dashboard
@@ -41,8 +42,9 @@ def _revenue(i: int, p: str, month: str) -> float:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace.create(tmp_path / "ws")
+def ws(tmp_path: Path, engine_settings: WorkspaceSettings) -> Workspace:
+    """On DuckDB, then on PostgreSQL."""
+    ws = Workspace.create(tmp_path / "ws", engine_settings)
     settings = (ws.path / "impactlens.toml").read_text(encoding="utf-8")
     settings = settings.replace("# retention_months = 36", "retention_months = 12")
     (ws.path / "impactlens.toml").write_text(settings, encoding="utf-8")
