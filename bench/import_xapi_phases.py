@@ -1,0 +1,89 @@
+"""Where ``import xapi`` spends its time: the staging query taken apart, phase by phase.
+
+Writes N realistic statements (those of ``bench/import_xapi.py``) as JSON Lines, then
+times in one in-memory DuckDB (4 GB memory limit, the machine's threads): the bare
+reads (the baseline), the typed read with the path columns, the derived columns, the
+98 checks, and the write into the store through ``import_statements``. Each figure is
+also given per statement.
+
+Run: .venv/bin/python bench/import_xapi_phases.py [--statements 300000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from impactlens.domain.xapi import codec
+from impactlens.ingest.xapi import import_statements
+from impactlens.store.duckdb import DuckDBStore
+from impactlens.store.xapi_checks import CHECKS
+from impactlens.store.xapi_stage import WRITTEN, _typed_columns, stage_sql, typed_source
+from import_xapi import statement
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--statements", type=int, default=300_000)
+    args = parser.parse_args()
+    n = args.statements
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "statements.jsonl"
+    rng, start = random.Random(1), datetime(2024, 1, 1, tzinfo=UTC)
+    with path.open("wb") as out:
+        for i in range(n):
+            out.write(codec.dumps(statement(rng, i, start)).encode() + b"\n")
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '4GB'")
+    literal = f"'{path}'"
+    source = typed_source(literal, "newline_delimited")
+
+    def timed(label: str, sql: str) -> float:
+        began = time.perf_counter()
+        con.execute(sql)
+        spent = time.perf_counter() - began
+        print(f"{label:<58} {spent:6.2f} s {spent / n * 1e6:6.1f} us/statement", flush=True)
+        return spent
+
+    objects = f"read_json_objects({literal}, format='newline_delimited')"
+    base = timed("baseline: objects reader, count", f"SELECT count(*) FROM {objects}")
+    timed("typed + objects readers, positional join, count", f"SELECT count(*) FROM ({source})")
+    timed(
+        "  the same, materialised (STRUCT columns)",
+        f"CREATE TEMP TABLE joined AS SELECT * FROM ({source})",
+    )
+    timed(
+        "  its path columns (value and JSON type per path)",
+        f"CREATE TEMP TABLE q AS SELECT ln, line, jt, keys, {_typed_columns()} FROM joined",
+    )
+    con.execute(stage_sql(source, "st", typed=True))
+    staged = timed(
+        "staging view materialised (as the import does)",
+        "CREATE TEMP TABLE s AS SELECT * FROM st_src",
+    )
+    any_bad = " OR ".join(f"({cond})" for _, _, cond in CHECKS)
+    timed(
+        f"the {len(CHECKS)} checks ORed, narrow table",
+        f"CREATE TEMP TABLE narrow AS SELECT {', '.join(WRITTEN)}, "
+        f"({any_bad}) IS TRUE AS bad FROM s",
+    )
+    with DuckDBStore(folder / "store.duckdb") as store:
+        began = time.perf_counter()
+        import_statements(store, [path], user="bench")
+        whole = time.perf_counter() - began
+    print(
+        f"{'import_statements, whole (stage, check, write, commit)':<58} {whole:6.2f} s "
+        f"{whole / n * 1e6:6.1f} us/statement: {n / whole:,.0f} statements/s"
+    )
+    print(f"staging / baseline read: {staged / base:.0f}x; load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
