@@ -6,7 +6,7 @@ reads (the baseline), the typed read with the path columns, the derived columns,
 98 checks, and the write into the store through ``import_statements``. Each figure is
 also given per statement.
 
-Run: .venv/bin/python bench/import_xapi_phases.py [--statements 300000]
+Run: .venv/bin/python bench/import_xapi_phases.py [--statements 300000] [--memory-limit 1GB]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from import_xapi import statement
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--statements", type=int, default=300_000)
+    parser.add_argument("--memory-limit", default="1GB", help="the store's (default 1GB)")
     args = parser.parse_args()
     n = args.statements
     folder = Path(tempfile.mkdtemp())
@@ -74,7 +75,7 @@ def main() -> None:
         f"CREATE TEMP TABLE narrow AS SELECT {', '.join(WRITTEN)}, "
         f"({any_bad}) IS TRUE AS bad FROM s",
     )
-    with DuckDBStore(folder / "store.duckdb") as store:
+    with DuckDBStore(folder / "store.duckdb", memory_limit=args.memory_limit) as store:
         began = time.perf_counter()
         import_statements(store, [path], user="bench")
         whole = time.perf_counter() - began
