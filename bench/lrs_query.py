@@ -6,7 +6,10 @@ references the LRS itself writes: actor, verb, activity, authority), starts
 over one keep-alive httpx client; then R unfiltered first pages and R ``more`` pages.
 Figures taken while other work runs are pessimistic: the load average is printed.
 
-Run: .venv/bin/python bench/lrs_query.py [--statements 1000000] [--requests 200]
+With ``--store postgresql://...`` (an empty database) the statements are generated in an
+in-memory DuckDB and copied into PostgreSQL with the LRS's indexes in place.
+
+Run: .venv/bin/python bench/lrs_query.py [--statements 1000000] [--requests 200] [--store URL]
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+from impactlens.domain.settings import WorkspaceSettings
 from impactlens.services.lrs import create_client
 from impactlens.services.workspace import Workspace
 from impactlens.store.duckdb import DuckDBStore
+from impactlens.store.postgres import PostgresStore
 from lrs_post import VERBS, free_port, serve
 
 LEARNERS = 20_000
@@ -37,39 +43,44 @@ AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://bench", "na
 def fill(ws: Workspace, n: int) -> None:
     """N statements and their references, written in SQL (seconds, not minutes)."""
     verbs = "[" + ", ".join(f"'{v}'" for v in VERBS) + "]"
+    generate = f"""
+        CREATE TEMP TABLE g AS SELECT i AS seq, uuid()::VARCHAR AS id,
+            TIMESTAMP '2024-01-01' + to_seconds(i) AS stored,
+            'mailto:learner' || (i % {LEARNERS}) || '@example.com' AS mbox,
+            {verbs}[(i % 3) + 1] AS verb, 'http://example.com/course/' || (i % 40) AS act
+        FROM range(1, {n} + 1) t(i)
+        """
+    statements = f"""
+        SELECT seq, id AS statement_id, stored, stored AS timestamp, 'mbox:' || mbox AS actor_ifi,
+            verb AS verb_id, 'Activity' AS object_type, act AS object_id, false AS voided,
+            '[]' AS context_activities, '1.0.0' AS version,
+            json_object('id', id, 'actor', json_object('mbox', mbox),
+                'verb', json_object('id', verb), 'object', json_object('id', act),
+                'stored', strftime(stored, '%Y-%m-%dT%H:%M:%S.000Z'),
+                'timestamp', strftime(stored, '%Y-%m-%dT%H:%M:%S.000Z'),
+                'authority', '{json.dumps(AUTHORITY)}'::JSON, 'version', '1.0.0')::VARCHAR
+                AS statement
+        FROM g ORDER BY seq
+        """
+    refs = """
+        SELECT seq, 'agent' AS kind, 'mbox:' || mbox AS ref, false AS related FROM g
+        UNION ALL SELECT seq, 'activity', act, false FROM g
+        UNION ALL SELECT seq, 'agent', 'account:https://bench|bench', true FROM g
+        """
     with ws.store() as store:
+        if isinstance(store, PostgresStore):
+            con = duckdb.connect()
+            con.execute(generate)
+            store.copy_arrow("xapi_statements", con.execute(statements).to_arrow_reader(100_000))
+            store.copy_arrow("xapi_statement_refs", con.execute(refs).to_arrow_reader(100_000))
+            store._pg.execute("ANALYZE xapi_statements")
+            store._pg.execute("ANALYZE xapi_statement_refs")
+            return
         assert isinstance(store, DuckDBStore)
         con = store._con
-        con.execute(
-            f"""
-            CREATE TEMP TABLE g AS SELECT i AS seq, uuid()::VARCHAR AS id,
-                TIMESTAMP '2024-01-01' + to_seconds(i) AS stored,
-                'mailto:learner' || (i % {LEARNERS}) || '@example.com' AS mbox,
-                {verbs}[(i % 3) + 1] AS verb, 'http://example.com/course/' || (i % 40) AS act
-            FROM range(1, {n} + 1) t(i)
-            """
-        )
-        con.execute(
-            f"""
-            INSERT INTO xapi_statements (seq, statement_id, stored, timestamp, actor_ifi,
-                verb_id, object_type, object_id, voided, context_activities, version, statement)
-            SELECT seq, id, stored, stored, 'mbox:' || mbox, verb, 'Activity', act, false, '[]',
-                '1.0.0', json_object('id', id, 'actor', json_object('mbox', mbox),
-                    'verb', json_object('id', verb), 'object', json_object('id', act),
-                    'stored', strftime(stored, '%Y-%m-%dT%H:%M:%S.000Z'),
-                    'timestamp', strftime(stored, '%Y-%m-%dT%H:%M:%S.000Z'),
-                    'authority', '{json.dumps(AUTHORITY)}'::JSON, 'version', '1.0.0')::VARCHAR
-            FROM g ORDER BY seq
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO xapi_statement_refs
-            SELECT seq, 'agent', 'mbox:' || mbox, false FROM g
-            UNION ALL SELECT seq, 'activity', act, false FROM g
-            UNION ALL SELECT seq, 'agent', 'account:https://bench|bench', true FROM g
-            """
-        )
+        con.execute(generate)
+        con.execute(f"INSERT INTO xapi_statements BY NAME {statements}")
+        con.execute(f"INSERT INTO xapi_statement_refs BY NAME {refs}")
 
 
 def p95(times: list[float]) -> float:
@@ -82,8 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--statements", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--store", default=None, help="an empty PostgreSQL database's URL")
     args = parser.parse_args()
-    ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws")
+    settings = WorkspaceSettings(store=args.store) if args.store else None
+    ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws", settings)
     start = time.perf_counter()
     fill(ws, args.statements)
     print(f"filled {args.statements:,} statements in {time.perf_counter() - start:.1f} s")
