@@ -327,3 +327,56 @@ def test_a_failed_forget_leaves_statements_untouched(
         forget_person(ws, "P01")
     assert _statements(ws) == before
     pd.testing.assert_frame_equal(_snapshot(ws)["people"], people)
+
+
+def test_a_person_randomised_in_a_pilot_becomes_a_tombstone_unit(ws: Workspace) -> None:
+    import hashlib
+    import json
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from impactlens.services.pilot_review import registration
+    from impactlens.services.pilots import canonical
+
+    key = ws.key()
+    p01, p02 = pseudonymise(key, "P01"), pseudonymise(key, "P02")
+    units = {p01: "treatment", p02: "control", pseudonymise(key, "P03"): "treatment"}
+    assignment = {"unit": "person", "seed": 7, "units": units}
+    record = {"program": "sales", "unit": "person", "assignment": assignment}
+    at = datetime(2024, 7, 1)
+    with ws.store() as store:
+        backend = store.table("pilot_assignments").get_backend()
+        backend.insert(
+            "pilot_assignments",
+            pa.Table.from_pylist(
+                [{"program": "sales", "created_at": at, "created_by": "ana", "seed": 7,
+                  "record": json.dumps(assignment, sort_keys=True)}]
+            ),
+        )  # fmt: skip
+        backend.insert(
+            "pilot_registrations",
+            pa.Table.from_pylist(
+                [{"program": "sales", "registered_at": at, "registered_by": "ana",
+                  "sha256": hashlib.sha256(canonical(record).encode()).hexdigest(),
+                  "record": canonical(record)}]
+            ),
+        )  # fmt: skip
+
+    erased = forget_person(ws, "P01")
+    assert erased.tombstoned == {"pilot_assignments": 1, "pilot_registrations": 1}
+    with ws.store(read_only=True) as store:
+        stored = store.table("pilot_assignments").to_pyarrow().to_pylist()
+        reg = registration(store, "sales")
+        raw = store.table("pilot_registrations").to_pyarrow().to_pylist()
+    assert len(stored) == 1 and len(raw) == 1
+    kept = json.loads(stored[0]["record"])["units"]
+    frozen = reg["assignment"]["units"] if reg else {}
+    for arms in (kept, frozen):
+        assert p01 not in arms and arms[p02] == "control"
+        # the same arms as before, one of them under a tombstone id
+        assert sorted(arms.values()) == ["control", "treatment", "treatment"]
+        assert [u for u in arms if u.startswith("forgotten-")] != []
+    assert p01 not in raw[0]["record"]
+    assert raw[0]["sha256"] == hashlib.sha256(raw[0]["record"].encode()).hexdigest()
+    assert stored[0]["created_by"] == "ana" and stored[0]["seed"] == 7

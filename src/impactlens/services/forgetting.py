@@ -6,8 +6,10 @@ pseudonym exactly as the import does. One transaction then deletes every row of
 that person, their unresolved ``u_`` references, their person-level KPI rows, and
 nulls other people's ``manager_id`` that pointed at them. In the Learning Record
 Store the person's agent is replaced by a tombstone agent wherever it appears in a
-statement (actor, object, context), and their agent documents are deleted. The
-audit log records that an erasure happened and how many rows went, never who it was.
+statement (actor, object, context), and their agent documents are deleted. In a
+pilot randomised by person, the person's pseudonym in the assignment and the frozen
+registration becomes a tombstone id with the same arm. The audit log records that an
+erasure happened and how many rows went, never who it was.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Erasure:
     person: str
     removed: dict[str, int]
     cleared: dict[str, int] = field(default_factory=dict)
-    # xAPI rows whose agent became the tombstone (statements, refs), by table
+    # rows where a tombstone replaced the person: xAPI statements and refs (their agent),
+    # pilot assignments and registrations (their randomised unit), by table
     tombstoned: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -107,6 +110,7 @@ def _erase(store: Store, key: bytes, by: str, value: str) -> Erasure:
         removed[table] = store.delete_where(table, "person_id", names)
     # person-level KPIs hold the pseudonym as their unit (ingest/identity.py reresolve)
     removed["kpis"] = store.delete_where("kpis", "unit_id", [person])
+    tombstoned.update(_redact_pilots(store, set(names)))
     return Erasure(person=person, removed=removed, cleared=cleared, tombstoned=tombstoned)
 
 
@@ -285,6 +289,44 @@ def _tombstone(store: Store, match: _AgentMatch) -> dict[str, int]:
     out = {"xapi_statements": len(rows), "xapi_statement_refs": len(new_refs)}
     out["xapi_documents"] = store.delete_where("xapi_documents", "agent_ifi", mine)
     return {k: n for k, n in out.items() if n}
+
+
+def _redact_pilots(store: Store, names: set[str]) -> dict[str, int]:
+    """Replace the person as a randomised unit in pilot assignments and registrations.
+
+    A pilot randomised by person keeps each unit's arm (``units``: pseudonym -> arm) in
+    its assignment and, frozen, in its registration. The person's pseudonym becomes a
+    tombstone id with the same arm, so the arms' sizes and the registration's deviation
+    check ("registered people dropped") still add up. A registration's sha256 is
+    recomputed over the redacted record; the audit log says an erasure happened.
+    """
+    from impactlens.services.pilots import canonical
+
+    out: dict[str, int] = {}
+    for table, inside in (("pilot_assignments", False), ("pilot_registrations", True)):
+        rows = store.table(table).to_pyarrow().to_pylist()
+        programs: set[str] = set()
+        for row in rows:
+            record = json.loads(row["record"])
+            holder = record.get("assignment") if inside else record
+            units = holder.get("units") if isinstance(holder, dict) else None
+            if not isinstance(holder, dict) or not isinstance(units, dict):
+                continue
+            if not names & set(units):
+                continue
+            holder["units"] = {
+                (f"forgotten-{uuid.uuid4().hex[:12]}" if unit in names else unit): arm
+                for unit, arm in units.items()
+            }
+            row["record"] = canonical(record)
+            if inside:
+                row["sha256"] = hashlib.sha256(row["record"].encode("utf-8")).hexdigest()
+            programs.add(row["program"])
+            out[table] = out.get(table, 0) + 1
+        if programs:
+            store.delete_where(table, "program", sorted(programs))
+            _rewrite(store, table, None, [r for r in rows if r["program"] in programs])
+    return out
 
 
 def _rewrite(store: Store, table: str, key: str | None, rows: list[dict]) -> None:

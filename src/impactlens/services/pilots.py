@@ -50,7 +50,8 @@ class Registration:
         }
 
 
-def _canonical(record: dict[str, Any]) -> str:
+def canonical(record: dict[str, Any]) -> str:
+    """A record as the registration stores and hashes it (sorted keys, no spaces)."""
     return json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -126,7 +127,7 @@ def registration_record(ws: Workspace, program: str) -> dict[str, Any]:
 def register_pilot(ws: Workspace, program: str, *, by: str | None = None) -> Registration:
     """Freeze ``program``'s pilot plan (idempotent: the same content returns the record)."""
     record = registration_record(ws, program)
-    sha = hashlib.sha256(_canonical(record).encode("utf-8")).hexdigest()
+    sha = hashlib.sha256(canonical(record).encode("utf-8")).hexdigest()
     with ws.store(read_only=True) as store:
         existing = registration(store, program)
     if existing is not None:
@@ -149,7 +150,7 @@ def register_pilot(ws: Workspace, program: str, *, by: str | None = None) -> Reg
         "registered_at": now,
         "registered_by": who,
         "sha256": sha,
-        "record": _canonical(record),
+        "record": canonical(record),
     }
     with ws.store() as store:
         store.table("pilot_registrations").get_backend().insert(
