@@ -12,21 +12,24 @@ import duckdb
 from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
 from impactlens.store.lrs import (
-    Client,
-    Document,
-    DocumentKey,
     LrsStore,
     StatementQuery,
     StoredStatement,
     batched,
 )
-from impactlens.store.lrs_sql import COLUMNS, page_sql, ref_table, statement_table
+from impactlens.store.lrs_sql import (
+    COLUMNS,
+    DocumentsAndClients,
+    page_sql,
+    ref_table,
+    statement_table,
+)
 from impactlens.store.statement_ids import KEY_SQL
 
 _COLUMNS = ", ".join(COLUMNS)
 
 
-class DuckDBLrs(LrsStore):
+class DuckDBLrs(DocumentsAndClients, LrsStore):
     """The LRS over a DuckDB store (the caller serialises access, e.g. under a lock)."""
 
     def __init__(self, store: Store) -> None:
@@ -167,66 +170,8 @@ class DuckDBLrs(LrsStore):
                 found[sha2] = (content_type, bytes(content))
         return found
 
-    # -- documents ---------------------------------------------------------------
-
-    _KEY = "kind = ? AND activity_id = ? AND agent_ifi = ? AND registration = ?"
-
-    def document(self, key: DocumentKey, document_id: str) -> Document | None:
-        """One document, or None."""
-        row = self._con.execute(
-            f"SELECT document_id, content_type, content, etag, updated FROM xapi_documents "
-            f"WHERE {self._KEY} AND document_id = ?",
-            [*_key(key), document_id],
-        ).fetchone()
-        return Document(row[0], row[1], bytes(row[2]), row[3], row[4]) if row else None
-
-    def document_ids(self, key: DocumentKey, since: datetime | None) -> list[str]:
-        """The ids of the documents under ``key`` (updated after ``since``)."""
-        sql = f"SELECT document_id FROM xapi_documents WHERE {self._KEY}"
-        params: list[Any] = list(_key(key))
-        if since is not None:
-            sql += " AND updated > ?"
-            params.append(since)
-        return [r[0] for r in self._con.execute(sql + " ORDER BY document_id", params).fetchall()]
-
-    def put_document(self, key: DocumentKey, doc: Document) -> None:
-        """Create or replace a document."""
-        self.delete_documents(key, doc.document_id)
-        self._con.execute(
-            "INSERT INTO xapi_documents (kind, activity_id, agent_ifi, registration, document_id, "
-            "content_type, content, etag, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [*_key(key), doc.document_id, doc.content_type, doc.content, doc.etag, doc.updated],
-        )
-
-    def delete_documents(self, key: DocumentKey, document_id: str | None) -> None:
-        """Delete one document, or every document under ``key`` (None)."""
-        sql = f"DELETE FROM xapi_documents WHERE {self._KEY}"
-        params: list[Any] = list(_key(key))
-        if document_id is not None:
-            sql += " AND document_id = ?"
-            params.append(document_id)
-        self._con.execute(sql, params)
-
-    # -- clients -----------------------------------------------------------------
-
-    def add_client(self, client: Client, at: datetime) -> None:
-        """Record new credentials."""
-        self._con.execute(
-            "INSERT INTO lrs_clients (key, name, scope, secret_hash, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [client.key, client.name, client.scope, client.secret_hash, at],
-        )
-
-    def client(self, key: str) -> Client | None:
-        """Live (not revoked) credentials by key."""
-        row = self._con.execute(
-            "SELECT key, name, scope, secret_hash, revoked_at FROM lrs_clients WHERE key = ? "
-            "ORDER BY created_at DESC LIMIT 1",
-            [key],
-        ).fetchone()
-        if row is None or row[4] is not None:
-            return None
-        return Client(row[0], row[1], row[2], row[3])
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql, list(params)).fetchall()
 
 
 def _fetch_sql(seqs: list[int]) -> str:
@@ -250,7 +195,3 @@ def _fetch_sql(seqs: list[int]) -> str:
         f"{cols} WHERE seq BETWEEN {c[0]} AND {c[-1]} AND seq IN ({', '.join(map(str, c))})"
         for c in clusters
     )
-
-
-def _key(key: DocumentKey) -> tuple[str, str, str, str]:
-    return (key.kind, key.activity_id, key.agent_ifi, key.registration)

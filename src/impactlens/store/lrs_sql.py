@@ -2,19 +2,21 @@
 
 Both :mod:`.duckdb_lrs` and :mod:`.postgres_lrs` store statements in the same columns
 (``xapi_statements``, ``xapi_statement_refs``) and answer GET /statements with the same
-SQL; only the parameter marks differ (``?`` for DuckDB, ``%s`` for psycopg).
+SQL; only the parameter marks differ (``?`` for DuckDB, ``%s`` for psycopg). The
+documents and clients are the same SQL on both: :class:`DocumentsAndClients`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from impactlens.domain.xapi.rows import StatementRow
-from impactlens.store.lrs import StatementQuery
+from impactlens.store.lrs import Client, Document, DocumentKey, StatementQuery
 
 COLUMNS = (
     "seq", "statement_id", "stored", "timestamp", "actor_ifi", "verb_id", "object_type",
@@ -140,3 +142,88 @@ def _filters(q: StatementQuery) -> tuple[list[str], list[Any]]:
             where.append("(object_type = 'Activity' AND object_id = ?)")
             params.append(q.activity)
     return where, params
+
+
+_KEY = "kind = ? AND activity_id = ? AND agent_ifi = ? AND registration = ?"
+
+
+class DocumentsAndClients:
+    """The LRS's documents and clients in SQL every engine runs; ``?`` marks parameters.
+
+    An engine mixes this in before :class:`~impactlens.store.lrs.LrsStore` and says how
+    to run a statement (:meth:`_rows`) and which mark its driver wants (``_mark``).
+    """
+
+    _mark = "?"
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (with ``?`` marks) and return its rows ([] for statements without)."""
+        raise NotImplementedError
+
+    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._rows(sql if self._mark == "?" else sql.replace("?", self._mark), params)
+
+    # -- documents ---------------------------------------------------------------
+
+    def document(self, key: DocumentKey, document_id: str) -> Document | None:
+        """One document, or None."""
+        rows = self._run(
+            f"SELECT document_id, content_type, content, etag, updated FROM xapi_documents "
+            f"WHERE {_KEY} AND document_id = ?",
+            [*_key(key), document_id],
+        )
+        return (
+            Document(r[0], r[1], bytes(r[2]), r[3], r[4]) if (r := next(iter(rows), None)) else None
+        )
+
+    def document_ids(self, key: DocumentKey, since: datetime | None) -> list[str]:
+        """The ids of the documents under ``key`` (updated after ``since``)."""
+        sql = f"SELECT document_id FROM xapi_documents WHERE {_KEY}"
+        params: list[Any] = list(_key(key))
+        if since is not None:
+            sql += " AND updated > ?"
+            params.append(since)
+        return [r[0] for r in self._run(sql + " ORDER BY document_id", params)]
+
+    def put_document(self, key: DocumentKey, doc: Document) -> None:
+        """Create or replace a document."""
+        self.delete_documents(key, doc.document_id)
+        self._run(
+            "INSERT INTO xapi_documents (kind, activity_id, agent_ifi, registration, document_id, "
+            "content_type, content, etag, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [*_key(key), doc.document_id, doc.content_type, doc.content, doc.etag, doc.updated],
+        )
+
+    def delete_documents(self, key: DocumentKey, document_id: str | None) -> None:
+        """Delete one document, or every document under ``key`` (None)."""
+        sql = f"DELETE FROM xapi_documents WHERE {_KEY}"
+        params: list[Any] = list(_key(key))
+        if document_id is not None:
+            sql += " AND document_id = ?"
+            params.append(document_id)
+        self._run(sql, params)
+
+    # -- clients -----------------------------------------------------------------
+
+    def add_client(self, client: Client, at: datetime) -> None:
+        """Record new credentials."""
+        self._run(
+            "INSERT INTO lrs_clients (key, name, scope, secret_hash, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [client.key, client.name, client.scope, client.secret_hash, at],
+        )
+
+    def client(self, key: str) -> Client | None:
+        """Live (not revoked) credentials by key."""
+        rows = self._run(
+            "SELECT key, name, scope, secret_hash, revoked_at FROM lrs_clients WHERE key = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            [key],
+        )
+        if not rows or rows[0][4] is not None:
+            return None
+        return Client(rows[0][0], rows[0][1], rows[0][2], rows[0][3])
+
+
+def _key(key: DocumentKey) -> tuple[str, str, str, str]:
+    return (key.kind, key.activity_id, key.agent_ifi, key.registration)

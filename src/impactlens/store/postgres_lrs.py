@@ -20,24 +20,21 @@ from typing import Any
 from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
 from impactlens.store.lrs import (
-    Client,
-    Document,
-    DocumentKey,
     LrsStore,
     StatementQuery,
     StoredStatement,
 )
-from impactlens.store.lrs_sql import page_sql, ref_table, statement_table
+from impactlens.store.lrs_sql import DocumentsAndClients, page_sql, ref_table, statement_table
 
 WRITE_LOCK = 0x1A9AC8  # pg_advisory_xact_lock key of LRS writes (migrations use ...C7)
 _ROW = "SELECT seq, statement_id, statement, voided, stored FROM xapi_statements"
-_KEY = "kind = %s AND activity_id = %s AND agent_ifi = %s AND registration = %s"
 
 
-class PostgresLrs(LrsStore):
+class PostgresLrs(DocumentsAndClients, LrsStore):
     """The LRS over a PostgreSQL store (one connection; the caller serialises its use)."""
 
     shared = True  # other processes write too: ask the store, not a cache
+    _mark = "%s"
 
     def __init__(self, store: Store) -> None:
         from impactlens.store.postgres import PostgresStore
@@ -142,70 +139,11 @@ class PostgresLrs(LrsStore):
         ).fetchall()
         return {r[0]: (r[1], bytes(r[2])) for r in rows}
 
-    # -- documents ---------------------------------------------------------------
-
-    def document(self, key: DocumentKey, document_id: str) -> Document | None:
-        """One document, or None."""
-        row = self._pg.execute(
-            f"SELECT document_id, content_type, content, etag, updated FROM xapi_documents "
-            f"WHERE {_KEY} AND document_id = %s",
-            [*_key(key), document_id],
-        ).fetchone()
-        return Document(row[0], row[1], bytes(row[2]), row[3], row[4]) if row else None
-
-    def document_ids(self, key: DocumentKey, since: datetime | None) -> list[str]:
-        """The ids of the documents under ``key`` (updated after ``since``)."""
-        sql = f"SELECT document_id FROM xapi_documents WHERE {_KEY}"
-        params: list[Any] = list(_key(key))
-        if since is not None:
-            sql += " AND updated > %s"
-            params.append(since)
-        return [r[0] for r in self._pg.execute(sql + " ORDER BY document_id", params).fetchall()]
-
-    def put_document(self, key: DocumentKey, doc: Document) -> None:
-        """Create or replace a document."""
-        self.delete_documents(key, doc.document_id)
-        self._pg.execute(
-            "INSERT INTO xapi_documents (kind, activity_id, agent_ifi, registration, document_id, "
-            "content_type, content, etag, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [*_key(key), doc.document_id, doc.content_type, doc.content, doc.etag, doc.updated],
-        )
-
-    def delete_documents(self, key: DocumentKey, document_id: str | None) -> None:
-        """Delete one document, or every document under ``key`` (None)."""
-        sql = f"DELETE FROM xapi_documents WHERE {_KEY}"
-        params: list[Any] = list(_key(key))
-        if document_id is not None:
-            sql += " AND document_id = %s"
-            params.append(document_id)
-        self._pg.execute(sql, params)
-
-    # -- clients -----------------------------------------------------------------
-
-    def add_client(self, client: Client, at: datetime) -> None:
-        """Record new credentials."""
-        self._pg.execute(
-            "INSERT INTO lrs_clients (key, name, scope, secret_hash, created_at) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [client.key, client.name, client.scope, client.secret_hash, at],
-        )
-
-    def client(self, key: str) -> Client | None:
-        """Live (not revoked) credentials by key."""
-        row = self._pg.execute(
-            "SELECT key, name, scope, secret_hash, revoked_at FROM lrs_clients WHERE key = %s "
-            "ORDER BY created_at DESC LIMIT 1",
-            [key],
-        ).fetchone()
-        if row is None or row[4] is not None:
-            return None
-        return Client(row[0], row[1], row[2], row[3])
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        cur = self._pg.execute(sql, list(params))
+        return cur.fetchall() if cur.description else []
 
 
 def lock_writes(connection: Any) -> None:
     """Take the LRS write lock for the rest of the current transaction."""
     connection.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-
-
-def _key(key: DocumentKey) -> tuple[str, str, str, str]:
-    return (key.kind, key.activity_id, key.agent_ifi, key.registration)
