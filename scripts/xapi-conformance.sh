@@ -3,6 +3,8 @@
 #   scripts/xapi-conformance.sh SUITE_DIR [VERSION] [extra runner args, e.g. -g REGEX]
 # SUITE_DIR: a checkout of adlnet/lrs-conformance-test-suite with `npm install` done (it is never
 # vendored here). Prints the runner's summary line; the full log is in $WORK/suite.log.
+# IMPACTLENS_STORE=postgresql://... runs it on a PostgreSQL store; SERVE_ARGS="--workers 2"
+# passes options to `impactlens serve` (several workers need PostgreSQL).
 set -euo pipefail
 suite=${1:?usage: scripts/xapi-conformance.sh SUITE_DIR [1.0.3|2.0.0] [runner args]}
 version=${2:-1.0.3}
@@ -15,7 +17,8 @@ work=$(mktemp -d)
 cred=$("$bin/impactlens" lrs client create suite --scope all --json --workspace "$work/ws")
 key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$cred")
 secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret"])' "$cred")
-"$bin/impactlens" serve --workspace "$work/ws" --port "$port" >"$work/serve.log" 2>&1 &
+# shellcheck disable=SC2086 # SERVE_ARGS is a list of options
+"$bin/impactlens" serve --workspace "$work/ws" --port "$port" ${SERVE_ARGS:-} >"$work/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do
