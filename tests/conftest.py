@@ -35,23 +35,6 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(params=WRITABLE_ENGINES)
-def writable_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh store on each engine that takes writes: DuckDB, then PostgreSQL."""
-    if request.param == "postgresql":
-        from tests.postgres_server import database
-
-        from impactlens.store.postgres import PostgresStore
-
-        with PostgresStore(database(request.getfixturevalue("postgres_server"))) as pg:
-            yield pg
-        return
-    from impactlens.store.duckdb import DuckDBStore
-
-    with DuckDBStore(tmp_path / "impactlens.duckdb") as store:
-        yield store
-
-
-@pytest.fixture(params=WRITABLE_ENGINES)
 def engine_settings(request: pytest.FixtureRequest) -> WorkspaceSettings:
     """Workspace settings whose store is DuckDB (the default), then a fresh PostgreSQL database."""
     if request.param == "postgresql":
@@ -59,6 +42,15 @@ def engine_settings(request: pytest.FixtureRequest) -> WorkspaceSettings:
 
         return WorkspaceSettings(store=database(request.getfixturevalue("postgres_server")))
     return WorkspaceSettings()
+
+
+@pytest.fixture
+def writable_store(engine_settings: WorkspaceSettings, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each engine that takes writes: DuckDB, then PostgreSQL."""
+    from impactlens.store.registry import open_store
+
+    with open_store(engine_settings.store_url(tmp_path, env={})) as store:
+        yield store
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from tests.conftest import WRITABLE_ENGINES
 from tests.ingest.xapi_statements import statement
-from tests.postgres_server import database
 
 from impactlens.domain.errors import ImpactLensError
 from impactlens.domain.settings import WorkspaceSettings
@@ -86,13 +84,10 @@ def _ids(ws: Workspace) -> list[str]:
         return [r[-2:] for r in t.statement_id.to_pyarrow().to_pylist()]
 
 
-@pytest.fixture(params=WRITABLE_ENGINES)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Workspace:
+@pytest.fixture
+def target(tmp_path: Path, engine_settings: WorkspaceSettings) -> Workspace:
     """The workspace pulled into: on DuckDB, then on PostgreSQL."""
-    settings = WorkspaceSettings()
-    if request.param == "postgresql":
-        settings = WorkspaceSettings(store=database(request.getfixturevalue("postgres_server")))
-    return Workspace.create(tmp_path / "ws", settings)
+    return Workspace.create(tmp_path / "ws", engine_settings)
 
 
 def test_pull_follows_more_and_resumes(source: tuple[Source, str], target: Workspace) -> None:

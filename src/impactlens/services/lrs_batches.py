@@ -171,7 +171,8 @@ def _stored_time(lrs: LrsStore) -> datetime:
         last = _clock["last"]
         if last is None or lrs.shared:
             stored = lrs.last_stored()
-            last = max(last, stored) if last is not None and stored is not None else last or stored
+            if stored is not None and (last is None or stored > last):
+                last = stored
         if last is not None and at <= last:
             at = last + timedelta(milliseconds=1)
         _clock["last"] = at

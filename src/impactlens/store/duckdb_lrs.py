@@ -19,7 +19,7 @@ from impactlens.store.lrs import (
 )
 from impactlens.store.lrs_sql import (
     COLUMNS,
-    DocumentsAndClients,
+    SharedLrsSql,
     page_sql,
     ref_table,
     statement_table,
@@ -29,7 +29,7 @@ from impactlens.store.statement_ids import KEY_SQL
 _COLUMNS = ", ".join(COLUMNS)
 
 
-class DuckDBLrs(DocumentsAndClients, LrsStore):
+class DuckDBLrs(SharedLrsSql, LrsStore):
     """The LRS over a DuckDB store (the caller serialises access, e.g. under a lock)."""
 
     def __init__(self, store: Store) -> None:
@@ -43,10 +43,6 @@ class DuckDBLrs(DocumentsAndClients, LrsStore):
     def transaction(self) -> AbstractContextManager[None]:
         """The store's transaction (all or nothing)."""
         return self._store.transaction()
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self._con.execute(sql, list(params)).fetchone()
-        return row[0] if row else None
 
     # -- statements --------------------------------------------------------------
 
@@ -129,23 +125,10 @@ class DuckDBLrs(DocumentsAndClients, LrsStore):
         by_seq = {int(r[0]): StoredStatement(int(r[0]), r[1], r[2], bool(r[3]), r[4]) for r in rows}
         return [by_seq[n] for n in seqs]
 
-    def last_seq(self) -> int:
-        """The highest ``seq`` stored (0: none)."""
-        return int(self._one("SELECT coalesce(max(seq), 0) FROM xapi_statements"))
-
     def last_stored(self) -> datetime | None:
         """The latest ``stored`` time (None: no statements)."""
         value = self._one("SELECT max(stored) FROM xapi_statements")
         return value if isinstance(value, datetime) else None
-
-    def activity_statements(self, activity_id: str, limit: int) -> list[str]:
-        """The JSON of the latest statements mentioning an activity, oldest first."""
-        rows = self._con.execute(
-            "SELECT statement FROM xapi_statements WHERE seq IN (SELECT seq FROM "
-            "xapi_statement_refs WHERE kind = 'activity' AND ref = ?) ORDER BY seq DESC LIMIT ?",
-            [activity_id, limit],
-        ).fetchall()
-        return [r[0] for r in reversed(rows)]
 
     # -- attachments -------------------------------------------------------------
 

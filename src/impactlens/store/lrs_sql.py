@@ -2,8 +2,8 @@
 
 Both :mod:`.duckdb_lrs` and :mod:`.postgres_lrs` store statements in the same columns
 (``xapi_statements``, ``xapi_statement_refs``) and answer GET /statements with the same
-SQL; only the parameter marks differ (``?`` for DuckDB, ``%s`` for psycopg). The
-documents and clients are the same SQL on both: :class:`DocumentsAndClients`.
+SQL; only the parameter marks differ (``?`` for DuckDB, ``%s`` for psycopg). What is
+the same SQL on both (documents, clients, a few look-ups) is :class:`SharedLrsSql`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ COLUMNS = (
     "result_duration_s", "context_activities", "version", "statement",
 )  # fmt: skip
 REF_COLUMNS = ("seq", "kind", "ref", "related")
+# the statements that mention an agent or activity anywhere (xapi_statement_refs)
+MENTIONS = "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = '{kind}' AND ref = ?)"
 
 
 def statement_table(first: int, rows: Sequence[StatementRow]) -> pa.Table:
@@ -125,30 +127,25 @@ def _filters(q: StatementQuery) -> tuple[list[str], list[Any]]:
         params.append(q.registration.lower())
     if q.agent is not None:
         if q.related_agents:
-            where.append(
-                "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = 'agent' AND ref = ?)"
-            )
+            where.append(MENTIONS.format(kind="agent"))
             params.append(q.agent)
         else:
             where.append("(actor_ifi = ? OR (object_type IN ('Agent', 'Group') AND object_id = ?))")
             params += [q.agent, q.agent]
     if q.activity is not None:
         if q.related_activities:
-            where.append(
-                "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = 'activity' AND ref = ?)"
-            )
-            params.append(q.activity)
+            where.append(MENTIONS.format(kind="activity"))
         else:
             where.append("(object_type = 'Activity' AND object_id = ?)")
-            params.append(q.activity)
+        params.append(q.activity)
     return where, params
 
 
 _KEY = "kind = ? AND activity_id = ? AND agent_ifi = ? AND registration = ?"
 
 
-class DocumentsAndClients:
-    """The LRS's documents and clients in SQL every engine runs; ``?`` marks parameters.
+class SharedLrsSql:
+    """The LRS methods whose SQL every engine runs as is; ``?`` marks parameters.
 
     An engine mixes this in before :class:`~impactlens.store.lrs.LrsStore` and says how
     to run a statement (:meth:`_rows`) and which mark its driver wants (``_mark``).
@@ -160,8 +157,27 @@ class DocumentsAndClients:
         """Run ``sql`` (with ``?`` marks) and return its rows ([] for statements without)."""
         raise NotImplementedError
 
-    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._rows(sql if self._mark == "?" else sql.replace("?", self._mark), params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self._run(sql, params)
+        return rows[0][0] if rows else None
+
+    # -- statements --------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        """The highest ``seq`` stored (0: none)."""
+        return int(self._one("SELECT coalesce(max(seq), 0) FROM xapi_statements"))
+
+    def activity_statements(self, activity_id: str, limit: int) -> list[str]:
+        """The JSON of the latest statements mentioning an activity, oldest first."""
+        rows = self._run(
+            f"SELECT statement FROM xapi_statements WHERE {MENTIONS.format(kind='activity')} "
+            "ORDER BY seq DESC LIMIT ?",
+            [activity_id, limit],
+        )
+        return [r[0] for r in reversed(rows)]
 
     # -- documents ---------------------------------------------------------------
 

@@ -24,13 +24,13 @@ from impactlens.store.lrs import (
     StatementQuery,
     StoredStatement,
 )
-from impactlens.store.lrs_sql import DocumentsAndClients, page_sql, ref_table, statement_table
+from impactlens.store.lrs_sql import SharedLrsSql, page_sql, ref_table, statement_table
 
 WRITE_LOCK = 0x1A9AC8  # pg_advisory_xact_lock key of LRS writes (migrations use ...C7)
 _ROW = "SELECT seq, statement_id, statement, voided, stored FROM xapi_statements"
 
 
-class PostgresLrs(DocumentsAndClients, LrsStore):
+class PostgresLrs(SharedLrsSql, LrsStore):
     """The LRS over a PostgreSQL store (one connection; the caller serialises its use)."""
 
     shared = True  # other processes write too: ask the store, not a cache
@@ -52,10 +52,6 @@ class PostgresLrs(DocumentsAndClients, LrsStore):
         with self._store.transaction():
             lock_writes(self._pg)
             yield
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self._pg.execute(sql, list(params)).fetchone()
-        return row[0] if row else None
 
     def _statements(self, sql: str, params: Sequence[Any]) -> list[StoredStatement]:
         return [
@@ -100,23 +96,10 @@ class PostgresLrs(DocumentsAndClients, LrsStore):
         by_seq = {s.seq: s for s in self._statements(f"{_ROW} WHERE seq = ANY(%s)", [seqs])}
         return [by_seq[n] for n in seqs]
 
-    def last_seq(self) -> int:
-        """The highest ``seq`` stored (0: none)."""
-        return int(self._one("SELECT coalesce(max(seq), 0) FROM xapi_statements"))
-
     def last_stored(self) -> datetime | None:
         """The ``stored`` time of the last statement (``stored`` follows ``seq``)."""
         value = self._one("SELECT stored FROM xapi_statements ORDER BY seq DESC LIMIT 1")
         return value if isinstance(value, datetime) else None
-
-    def activity_statements(self, activity_id: str, limit: int) -> list[str]:
-        """The JSON of the latest statements mentioning an activity, oldest first."""
-        rows = self._pg.execute(
-            "SELECT statement FROM xapi_statements WHERE seq IN (SELECT seq FROM "
-            "xapi_statement_refs WHERE kind = 'activity' AND ref = %s) ORDER BY seq DESC LIMIT %s",
-            [activity_id, limit],
-        ).fetchall()
-        return [r[0] for r in reversed(rows)]
 
     # -- attachments -------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from impactlens.store.base import Store
+from impactlens.store.lrs import lrs_for
 from impactlens.store.postgres_lrs import lock_writes
 from impactlens.store.schema import TABLES
 from impactlens.store.xapi_checks import CHECKS
@@ -230,7 +231,7 @@ def write(
     """
     con, t, known = connection(store), staged.table, _stored(store, staged)
     iso = stored.isoformat(timespec="milliseconds") + "Z"
-    first = _last_seq(store)
+    first = lrs_for(store).last_seq()
     if _all_new(con, t, known):
         # the common case (a new file): every statement is new and ln numbers them
         # 1..n in file order already, so no window and no join
@@ -309,17 +310,6 @@ def write(
     )
 
 
-def _last_seq(store: Store) -> int:
-    from impactlens.store.postgres import PostgresStore
-
-    sql = "SELECT coalesce(max(seq), 0) FROM xapi_statements"
-    if isinstance(store, PostgresStore):
-        row = store._pg.execute(sql).fetchone()
-    else:
-        row = connection(store).execute(sql).fetchone()
-    return int(row[0]) if row else 0
-
-
 def _append(store: Store, table: str, select: str, params: list[object]) -> None:
     """Append the rows of ``select`` (DuckDB SQL over the staging tables) to ``table``."""
     from impactlens.store.postgres import PostgresStore
@@ -396,18 +386,4 @@ def save_pull_cursor(
             "pulled_at": pa.array([at], pa.timestamp("us")),
         }
     )
-    _append_arrow(store, "xapi_pull_state", row)
-
-
-def _append_arrow(store: Store, table: str, rows: pa.Table) -> None:
-    from impactlens.store.postgres import PostgresStore
-
-    if isinstance(store, PostgresStore):
-        store.copy_arrow(table, rows)
-        return
-    con = connection(store)
-    con.register("_xapi_rows", rows)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _xapi_rows")
-    finally:
-        con.unregister("_xapi_rows")
+    store.table("xapi_pull_state").get_backend().insert("xapi_pull_state", row)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.conftest import WRITABLE_ENGINES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's test client suggests httpx2
@@ -39,14 +38,9 @@ class Lrs:
         return {**VERSION, **self.auth[scope], **extra}
 
 
-@pytest.fixture(params=WRITABLE_ENGINES)
-def lrs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lrs]:
-    settings = WorkspaceSettings()
-    if request.param == "postgresql":
-        from tests.postgres_server import database
-
-        settings = WorkspaceSettings(store=database(request.getfixturevalue("postgres_server")))
-    ws = Workspace.create(tmp_path / "ws", settings)
+@pytest.fixture
+def lrs(tmp_path: Path, engine_settings: WorkspaceSettings) -> Iterator[Lrs]:
+    ws = Workspace.create(tmp_path / "ws", engine_settings)
     auth = {}
     for scope in ("all", "read", "write"):
         new = create_client(ws, f"t-{scope}", scope)
