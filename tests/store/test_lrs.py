@@ -9,6 +9,7 @@ from typing import Any
 from impactlens.domain.xapi.rows import index_row, prepare
 from impactlens.store.base import Store
 from impactlens.store.lrs import Client, Document, DocumentKey, StatementQuery, lrs_for
+from impactlens.store.lrs_sql import NewStatements
 
 AUTH = {"objectType": "Agent", "mbox": "mailto:lrs@example.com"}
 T0 = datetime(2024, 1, 1)
@@ -24,11 +25,13 @@ def _st(n: int, actor: str, verb: str = "http://v/did", **extra: Any) -> dict[st
     }
 
 
-def _rows(statements: list[dict[str, Any]], start: int = 0) -> list[Any]:
-    return [
-        index_row(prepare(s, stored=T0 + timedelta(seconds=start + i), authority=AUTH))
-        for i, s in enumerate(statements)
-    ]
+def _rows(statements: list[dict[str, Any]], start: int = 0) -> NewStatements:
+    return NewStatements.of(
+        [
+            index_row(prepare(s, stored=T0 + timedelta(seconds=start + i), authority=AUTH))
+            for i, s in enumerate(statements)
+        ]
+    )
 
 
 def test_insert_continues_seq_and_queries_filter(writable_store: Store) -> None:

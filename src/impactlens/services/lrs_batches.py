@@ -26,15 +26,21 @@ from impactlens.domain.xapi.validation import VOIDED, check_statement
 from impactlens.services.lrs import authority, now
 from impactlens.store.base import Store
 from impactlens.store.lrs import Client, LrsStore, lrs_for
+from impactlens.store.lrs_sql import NewStatements
 
 
 @dataclass
 class Batch:
-    """A checked batch: its ids in request order (None: the LRS assigns one) and rows."""
+    """A checked batch: its ids in request order (None: the LRS assigns one) and rows.
+
+    ``new`` holds the rows as Arrow, built here so that the committing thread, which
+    holds the store, only numbers and appends them.
+    """
 
     ids: list[str | None]
     given: dict[str, dict[str, Any]]  # the checked statements that came with an id
-    rows: list[StatementRow]  # one per statement, in order, stored time still to stamp
+    rows: list[StatementRow]  # one per statement, in order, stored time still to set
+    new: NewStatements
     parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
@@ -61,7 +67,7 @@ def prepare_batch(
         given[i] = st
     who = authority(client)
     rows = [pending_row(st, authority=who) for st in checked]
-    return Batch(ids, given, rows, parts)
+    return Batch(ids, given, rows, NewStatements.of(rows), parts)
 
 
 def store_statements(
@@ -99,17 +105,19 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
         known = {i: codec.loads(s.text) for i, s in stored.items()}
         verbs = {i: st["verb"]["id"] for i, st in known.items()}  # of stored and accepted
         rows: list[StatementRow] = []
+        tables: list[NewStatements] = []
         voided: list[str] = []
         for batch in batches:
             try:
-                new, targets = _accept(batch, known, verbs)
+                positions, targets = _accept(batch, known, verbs)
             except XapiError as exc:
                 results.append(exc)
                 continue
-            for row in new:
+            for row in (batch.rows[p] for p in positions):
                 known[row.statement_id] = row.statement
                 verbs[row.statement_id] = row.verb_id
-            rows += new
+                rows.append(row)
+            tables.append(batch.new.take(positions))
             voided += targets
             results.append(
                 [
@@ -117,10 +125,8 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
                     for i, r in zip(batch.ids, batch.rows, strict=True)
                 ]
             )
-        at = _stored_time(lrs)
-        for row in rows:
-            row.stamp(at)
-        lrs.insert(rows)
+        if tables:
+            lrs.insert(NewStatements.concat(tables), _stored_time(lrs))
         lrs.void(voided)
         parts = {k: v for b in batches for k, v in b.parts.items()}
         lrs.put_attachments(
@@ -136,12 +142,13 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
 
 def _accept(
     batch: Batch, known: dict[str, dict[str, Any]], verbs: dict[str, str]
-) -> tuple[list[StatementRow], list[str]]:
-    """The rows of a batch to insert and the ids it voids, or :class:`XapiError`."""
+) -> tuple[list[int], list[str]]:
+    """The positions of a batch's rows to insert and the ids it voids, or :class:`XapiError`."""
     for i, st in batch.given.items():
         if i in known and not same_statement(known[i], st):
             raise XapiError(f"a different statement with the id {i} is stored already", 409)
-    new = [r for i, r in zip(batch.ids, batch.rows, strict=True) if i is None or i not in known]
+    positions = [n for n, i in enumerate(batch.ids) if i is None or i not in known]
+    new = [batch.rows[n] for n in positions]
     in_batch = {r.statement_id: r for r in new}
     targets = [r.voids for r in new if r.voids]
     for target in targets:
@@ -151,7 +158,7 @@ def _accept(
             raise XapiError(
                 f"statement {target} is itself a voiding statement: it cannot be voided"
             )
-    return new, targets
+    return positions, targets
 
 
 _clock: dict[str, datetime | None] = {"last": None}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
 from impactlens.store.lrs import (
     LrsStore,
@@ -19,10 +18,9 @@ from impactlens.store.lrs import (
 )
 from impactlens.store.lrs_sql import (
     COLUMNS,
+    NewStatements,
     SharedLrsSql,
     page_sql,
-    ref_table,
-    statement_table,
 )
 from impactlens.store.statement_ids import KEY_SQL
 
@@ -39,10 +37,17 @@ class DuckDBLrs(SharedLrsSql, LrsStore):
             raise NotImplementedError(f"the LRS needs the DuckDB engine, not {store.engine}")
         self._store: DuckDBStore = store
         self._con: duckdb.DuckDBPyConnection = store._con
+        self._seen: tuple[int, int] | None = None  # (rows, last seq) as find() read them
 
-    def transaction(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
         """The store's transaction (all or nothing)."""
-        return self._store.transaction()
+        self._seen = None
+        try:
+            with self._store.transaction():
+                yield
+        finally:
+            self._seen = None
 
     # -- statements --------------------------------------------------------------
 
@@ -56,7 +61,7 @@ class DuckDBLrs(SharedLrsSql, LrsStore):
     def _maybe_stored(self, ids: list[str]) -> list[str]:
         """The ids the store's id filter cannot rule out (reloaded when the table moved)."""
         known = self._store.statement_ids
-        version = self._version()
+        version = self._seen = self._version()
         if known.version != version:
             keys = self._con.execute(f"SELECT {KEY_SQL} AS k FROM xapi_statements").fetchnumpy()
             known.load(keys["k"], version)
@@ -77,31 +82,37 @@ class DuckDBLrs(SharedLrsSql, LrsStore):
                 found[r[1]] = StoredStatement(int(r[0]), r[1], r[2], bool(r[3]), r[4])
         return found
 
-    def insert(self, rows: Sequence[StatementRow]) -> None:
-        """Append statements in order (``seq`` continues) with their references."""
-        if not rows:
+    def insert(self, new: NewStatements, stored: datetime | None = None) -> None:
+        """Append statements in order (``seq`` continues) with their references.
+
+        ``stored`` is the stored time of pending rows; None keeps the rows' own.
+        """
+        if not len(new):
             return
-        first = self.last_seq() + 1
-        table = statement_table(first, rows)
-        refs = ref_table(first, rows)
+        # the version read by this transaction's find(): no other writer since (one process)
+        first = (self._seen[1] if self._seen is not None else self.last_seq()) + 1
+        table, refs = new.numbered(first, stored)
         self._con.register("_lrs_new", table)
         self._con.register("_lrs_refs", refs)
         try:
             self._con.execute(
                 f"INSERT INTO xapi_statements ({_COLUMNS}) SELECT {_COLUMNS} FROM _lrs_new"
             )
-            self._con.execute(
-                "INSERT INTO xapi_statement_refs (seq, kind, ref, related) "
-                "SELECT seq, kind, ref, related FROM _lrs_refs"
-            )
+            if refs.num_rows:
+                self._con.execute(
+                    "INSERT INTO xapi_statement_refs (seq, kind, ref, related) "
+                    "SELECT seq, kind, ref, related FROM _lrs_refs"
+                )
         finally:
             self._con.unregister("_lrs_new")
             self._con.unregister("_lrs_refs")
         known = self._store.statement_ids
         if known.version is not None and known.version[1] == first - 1:
             # still describes the table just before this insert: follow it
-            last = first + len(rows) - 1
-            known.add(table["statement_id"].to_pylist(), (known.version[0] + len(rows), last))
+            last = first + len(new) - 1
+            known.add(table["statement_id"].to_pylist(), (known.version[0] + len(new), last))
+        if self._seen is not None:
+            self._seen = (self._seen[0] + len(new), first + len(new) - 1)
 
     def void(self, ids: Sequence[str]) -> None:
         """Mark statements voided (voiding statements themselves are never voided)."""

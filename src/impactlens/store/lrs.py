@@ -8,10 +8,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from impactlens.domain.errors import WorkspaceError
-from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
+
+if TYPE_CHECKING:
+    from impactlens.store.lrs_sql import NewStatements
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,11 @@ class LrsStore(ABC):
         """Stored statements by (lower-case) id."""
 
     @abstractmethod
-    def insert(self, rows: Sequence[StatementRow]) -> None:
-        """Append statements in order (``seq`` continues) with their references."""
+    def insert(self, new: NewStatements, stored: datetime | None = None) -> None:
+        """Append statements in order (``seq`` continues) with their references.
+
+        ``stored`` is the stored time of pending rows; None keeps the rows' own.
+        """
 
     @abstractmethod
     def void(self, ids: Sequence[str]) -> None:

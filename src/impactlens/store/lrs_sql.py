@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from impactlens.domain.xapi.rows import StatementRow
+from impactlens.domain.xapi.rows import STORED_MARK, StatementRow
+from impactlens.domain.xapi.values import iso
 from impactlens.store.lrs import Client, Document, DocumentKey, StatementQuery
 
 COLUMNS = (
@@ -29,43 +32,109 @@ REF_COLUMNS = ("seq", "kind", "ref", "related")
 MENTIONS = "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = '{kind}' AND ref = ?)"
 
 
-def statement_table(first: int, rows: Sequence[StatementRow]) -> pa.Table:
-    """The ``xapi_statements`` rows of a batch, numbered from ``first`` (not voided)."""
-    return pa.table(
-        {
-            "seq": pa.array(range(first, first + len(rows)), pa.int64()),
-            "statement_id": pa.array([r.statement_id for r in rows], pa.string()),
-            "stored": pa.array([r.stored for r in rows], pa.timestamp("us")),
-            "timestamp": pa.array([r.timestamp for r in rows], pa.timestamp("us")),
-            "actor_ifi": pa.array([r.actor_ifi for r in rows], pa.string()),
-            "verb_id": pa.array([r.verb_id for r in rows], pa.string()),
-            "object_type": pa.array([r.object_type for r in rows], pa.string()),
-            "object_id": pa.array([r.object_id for r in rows], pa.string()),
-            "registration": pa.array([r.registration for r in rows], pa.string()),
-            "voided": pa.array([False] * len(rows), pa.bool_()),
-            "voids": pa.array([r.voids for r in rows], pa.string()),
-            **{
-                f"result_score_{k}": pa.array([r.score[k] for r in rows], pa.float64())
-                for k in ("scaled", "raw", "min", "max")
-            },
-            "result_success": pa.array([r.success for r in rows], pa.bool_()),
-            "result_completion": pa.array([r.completion for r in rows], pa.bool_()),
-            "result_duration_s": pa.array([r.duration_s for r in rows], pa.float64()),
-            "context_activities": pa.array(
-                [json.dumps(r.context_activities) for r in rows], pa.string()
-            ),
-            "version": pa.array([r.version for r in rows], pa.string()),
-            "statement": pa.array([r.text for r in rows], pa.string()),
+@dataclass(frozen=True)
+class NewStatements:
+    """Statements to append, as Arrow, built before any store lock is taken.
+
+    ``statements`` has the ``xapi_statements`` columns but ``seq``, plus
+    ``timestamp_pending``; the JSON text of a :func:`pending_row` carries
+    :data:`STORED_MARK` where the stored time goes. ``refs`` has ``pos`` (the
+    statement's row in ``statements``) instead of ``seq``. :meth:`numbered` fills in
+    what only the store knows.
+    """
+
+    statements: pa.Table
+    refs: pa.Table
+
+    @classmethod
+    def of(cls, rows: Sequence[StatementRow]) -> NewStatements:
+        """The pending rows of checked statements (:func:`pending_row`)."""
+        refs = [(i, kind, ref, rel) for i, r in enumerate(rows) for kind, ref, rel in r.refs]
+        statements = pa.table(
+            {
+                "statement_id": pa.array([r.statement_id for r in rows], pa.string()),
+                "stored": pa.array([r.stored for r in rows], pa.timestamp("us")),
+                "timestamp": pa.array([r.timestamp for r in rows], pa.timestamp("us")),
+                "timestamp_pending": pa.array([r.timestamp_pending for r in rows], pa.bool_()),
+                "actor_ifi": pa.array([r.actor_ifi for r in rows], pa.string()),
+                "verb_id": pa.array([r.verb_id for r in rows], pa.string()),
+                "object_type": pa.array([r.object_type for r in rows], pa.string()),
+                "object_id": pa.array([r.object_id for r in rows], pa.string()),
+                "registration": pa.array([r.registration for r in rows], pa.string()),
+                "voided": pa.array([False] * len(rows), pa.bool_()),
+                "voids": pa.array([r.voids for r in rows], pa.string()),
+                **{
+                    f"result_score_{k}": pa.array([r.score[k] for r in rows], pa.float64())
+                    for k in ("scaled", "raw", "min", "max")
+                },
+                "result_success": pa.array([r.success for r in rows], pa.bool_()),
+                "result_completion": pa.array([r.completion for r in rows], pa.bool_()),
+                "result_duration_s": pa.array([r.duration_s for r in rows], pa.float64()),
+                "context_activities": pa.array(
+                    [json.dumps(r.context_activities) for r in rows], pa.string()
+                ),
+                "version": pa.array([r.version for r in rows], pa.string()),
+                "statement": pa.array([r.text for r in rows], pa.string()),
+            }
+        )
+        return cls(statements, _refs(refs))
+
+    def __len__(self) -> int:
+        return self.statements.num_rows
+
+    def take(self, positions: Sequence[int]) -> NewStatements:
+        """Only the statements at ``positions`` (in that order) and their references."""
+        if len(positions) == len(self) and list(positions) == list(range(len(self))):
+            return self
+        new_pos = {p: i for i, p in enumerate(positions)}
+        keep = [new_pos.get(p) for p in self.refs["pos"].to_pylist()]
+        mask = pa.array([k is not None for k in keep])
+        refs = self.refs.filter(mask).set_column(
+            0, "pos", pa.array([k for k in keep if k is not None], pa.int64())
+        )
+        return NewStatements(self.statements.take(pa.array(positions, pa.int64())), refs)
+
+    @staticmethod
+    def concat(parts: Sequence[NewStatements]) -> NewStatements:
+        """Several batches as one, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        offsets, at = [], 0
+        for part in parts:
+            offsets.append(at)
+            at += len(part)
+        refs = [
+            p.refs.set_column(0, "pos", pc.add(p.refs["pos"], off))
+            for p, off in zip(parts, offsets, strict=True)
+        ]
+        return NewStatements(
+            pa.concat_tables([p.statements for p in parts]), pa.concat_tables(refs)
+        )
+
+    def numbered(self, first: int, stored: datetime | None) -> tuple[pa.Table, pa.Table]:
+        """The ``xapi_statements`` and ``xapi_statement_refs`` rows: ``seq`` from ``first``,
+        the stored time set (and the timestamp of statements that had none); ``None``
+        keeps each row's own stored time (rows of statements stored elsewhere)."""
+        n = len(self)
+        t = self.statements
+        columns: dict[str, pa.Array | pa.ChunkedArray] = {
+            "seq": pa.array(range(first, first + n), pa.int64())
         }
-    )
+        if stored is not None:
+            at = pa.array([stored] * n, pa.timestamp("us"))
+            mark, text = f'"{STORED_MARK}"', f'"{iso(stored)}"'
+            columns["stored"] = at
+            columns["timestamp"] = pc.if_else(t["timestamp_pending"], at, t["timestamp"])
+            columns["statement"] = pc.replace_substring(t["statement"], mark, text)
+        table = pa.table({c: columns[c] if c in columns else t[c] for c in COLUMNS})
+        refs = self.refs
+        return table, refs.set_column(0, "seq", pc.add(refs["pos"], first))
 
 
-def ref_table(first: int, rows: Sequence[StatementRow]) -> pa.Table:
-    """The ``xapi_statement_refs`` rows of a batch numbered from ``first``."""
-    refs = [(first + i, kind, ref, rel) for i, r in enumerate(rows) for kind, ref, rel in r.refs]
+def _refs(refs: list[tuple[int, str, str, bool]]) -> pa.Table:
     return pa.table(
         {
-            "seq": pa.array([r[0] for r in refs], pa.int64()),
+            "pos": pa.array([r[0] for r in refs], pa.int64()),
             "kind": pa.array([r[1] for r in refs], pa.string()),
             "ref": pa.array([r[2] for r in refs], pa.string()),
             "related": pa.array([r[3] for r in refs], pa.bool_()),

@@ -17,14 +17,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from impactlens.domain.xapi.rows import StatementRow
 from impactlens.store.base import Store
 from impactlens.store.lrs import (
     LrsStore,
     StatementQuery,
     StoredStatement,
 )
-from impactlens.store.lrs_sql import SharedLrsSql, page_sql, ref_table, statement_table
+from impactlens.store.lrs_sql import NewStatements, SharedLrsSql, page_sql
 
 WRITE_LOCK = 0x1A9AC8  # pg_advisory_xact_lock key of LRS writes (migrations use ...C7)
 _ROW = "SELECT seq, statement_id, statement, voided, stored FROM xapi_statements"
@@ -68,13 +67,15 @@ class PostgresLrs(SharedLrsSql, LrsStore):
         found = self._statements(f"{_ROW} WHERE statement_id = ANY(%s)", [list(set(ids))])
         return {s.statement_id: s for s in found}
 
-    def insert(self, rows: Sequence[StatementRow]) -> None:
-        """Append statements in order (``seq`` continues) with their references."""
-        if not rows:
+    def insert(self, new: NewStatements, stored: datetime | None = None) -> None:
+        """Append statements in order (``seq`` continues) with their references.
+
+        ``stored`` is the stored time of pending rows; None keeps the rows' own.
+        """
+        if not len(new):
             return
-        first = self.last_seq() + 1
-        self._store.copy_arrow("xapi_statements", statement_table(first, rows))
-        refs = ref_table(first, rows)
+        table, refs = new.numbered(self.last_seq() + 1, stored)
+        self._store.copy_arrow("xapi_statements", table)
         if refs.num_rows:
             self._store.copy_arrow("xapi_statement_refs", refs)
 

@@ -44,25 +44,15 @@ class StatementRow:
 
     @property
     def text(self) -> str:
-        """The statement JSON as stored."""
+        """The statement JSON as stored (for a :func:`pending_row`, with the stored mark)."""
         if self._text is not None:
             return self._text
         return codec.dumps(self.statement)
 
-    def stamp(self, at: datetime) -> None:
-        """Set the stored time of a :func:`pending_row` (and its timestamp, if it had none).
-
-        Only a string replacement of the JSON made ahead, so the store's lock is held
-        for microseconds per statement instead of a serialisation.
-        """
-        text = iso(at)
-        self.stored = at
-        self.statement["stored"] = text
-        if self._timestamp_pending:
-            self.timestamp = at
-            self.statement["timestamp"] = text
-        if self._text is not None:
-            self._text = self._text.replace(f'"{_MARK}"', f'"{text}"')
+    @property
+    def timestamp_pending(self) -> bool:
+        """Whether the statement came without a timestamp (it gets the stored time)."""
+        return self._timestamp_pending
 
 
 def prepare(
@@ -89,14 +79,14 @@ def prepare(
     return out
 
 
-# stands in for the stored time until the row is stamped: random per process, so no
-# statement a client sends can contain it
-_MARK = f"stored-pending-{uuid.uuid4().hex}"
+# stands in for the stored time in a pending row's JSON until the store numbers the rows
+# (``lrs_sql.numbered``): random per process, so no statement a client sends contains it
+STORED_MARK = f"stored-pending-{uuid.uuid4().hex}"
 _PENDING = datetime(1970, 1, 1)
 
 
 def pending_row(statement: dict[str, Any], *, authority: dict[str, Any]) -> StatementRow:
-    """The index row of a checked statement whose stored time is set later by ``stamp``.
+    """The index row of a checked statement whose stored time is set when it is stored.
 
     Everything but the stored time (validation already done, the JSON text, the index
     columns) is computed here, outside any store lock.
@@ -104,9 +94,9 @@ def pending_row(statement: dict[str, Any], *, authority: dict[str, Any]) -> Stat
     out = prepare(statement, stored=_PENDING, authority=authority)
     row = index_row(out, stored=_PENDING)
     row._timestamp_pending = "timestamp" not in statement
-    out["stored"] = _MARK
+    out["stored"] = STORED_MARK
     if row._timestamp_pending:
-        out["timestamp"] = _MARK
+        out["timestamp"] = STORED_MARK
     row._text = codec.dumps(out)
     return row
 
