@@ -6,12 +6,16 @@ batches of B statements. Every 200 means the batch is committed (one DuckDB
 transaction per request). Figures taken while other work runs are pessimistic: the
 load average is printed.
 
+With ``--baseline`` the same clients then POST the same batches to the floor server of
+``bench/lrs_floor_app.py`` (parse, one DuckDB insert and commit per request, nothing
+else), and the ratio of the two is printed.
+
 With ``--store postgresql://...`` the workspace's store is that (empty) PostgreSQL
 database and ``--workers N`` starts N server processes sharing it; the server CPU is
 then the workers' (PostgreSQL's own processes are not counted).
 
 Run: .venv/bin/python bench/lrs_post.py [--clients 4] [--batch 100] [--batches 50]
-     [--store URL] [--workers N]
+     [--store URL] [--workers N] [--baseline]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,7 @@ from impactlens.domain.settings import WorkspaceSettings
 from impactlens.services.lrs import create_client
 from impactlens.services.workspace import Workspace
 
+HERE = Path(__file__).resolve().parent
 VERBS = [f"http://adlnet.gov/expapi/verbs/{v}" for v in ("attempted", "completed", "passed")]
 
 
@@ -78,6 +84,10 @@ def serve(workspace: Path, port: int, workers: int = 1) -> subprocess.Popen[byte
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return _wait(proc, port)
+
+
+def _wait(proc: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:
     for _ in range(100):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/xapi/about").status_code == 200:
@@ -85,7 +95,70 @@ def serve(workspace: Path, port: int, workers: int = 1) -> subprocess.Popen[byte
         except httpx.TransportError:
             time.sleep(0.1)
     proc.terminate()
-    raise SystemExit("impactlens serve did not start")
+    raise SystemExit(f"the server on port {port} did not start")
+
+
+@dataclass
+class Run:
+    """What one load run measured."""
+
+    elapsed: float
+    server_cpu: float
+    client_cpu: float
+    failures: list[str]
+
+
+def drive(
+    proc: subprocess.Popen[bytes],
+    port: int,
+    headers: dict[str, str],
+    bodies: list[list[dict[str, Any]]],
+    clients: int,
+    batches: int,
+) -> Run:
+    """C client threads POST their batches to the server on ``port``; stop the server."""
+    failures: list[str] = []
+
+    def work(c: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as h:
+            for b in range(batches):
+                done = h.post("/xapi/statements", json=bodies[c * batches + b])
+                if done.status_code != 200:
+                    failures.append(done.text)
+
+    server = psutil.Process(proc.pid)
+
+    def server_cpu_s() -> float:
+        procs = [server, *server.children(recursive=True)]
+        return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+    try:
+        threads = [threading.Thread(target=work, args=(c,)) for c in range(clients)]
+        server_cpu, client_cpu = server_cpu_s(), time.process_time()
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        server_cpu = server_cpu_s() - server_cpu
+        client_cpu = time.process_time() - client_cpu
+    finally:
+        proc.terminate()
+        proc.wait()
+    return Run(elapsed, server_cpu, client_cpu, failures)
+
+
+def serve_floor(db: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start the floor server (:mod:`lrs_floor_app`) and wait until it answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "lrs_floor_app:app", "--app-dir", str(HERE),
+         "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "FLOOR_DB": str(db)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return _wait(proc, port)
 
 
 def main() -> None:
@@ -95,6 +168,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=50, help="batches per client")
     parser.add_argument("--store", default=None, help="an empty PostgreSQL database's URL")
     parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
+    parser.add_argument(
+        "--baseline", action="store_true", help="then the same load on bench/lrs_floor_app.py"
+    )
     args = parser.parse_args()
     settings = WorkspaceSettings(store=args.store) if args.store else None
     ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws", settings)
@@ -108,48 +184,34 @@ def main() -> None:
         for c in range(args.clients)
         for b in range(args.batches)
     ]
-    failures: list[str] = []
-
-    def work(c: int) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as h:
-            for b in range(args.batches):
-                done = h.post("/xapi/statements", json=bodies[c * args.batches + b])
-                if done.status_code != 200:
-                    failures.append(done.text)
-
-    server = psutil.Process(proc.pid)
-
-    def server_cpu_s() -> float:
-        procs = [server, *server.children(recursive=True)]
-        return sum(sum(p.cpu_times()[:2]) for p in procs)
-
-    try:
-        threads = [threading.Thread(target=work, args=(c,)) for c in range(args.clients)]
-        server_cpu, client_cpu = server_cpu_s(), time.process_time()
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        server_cpu = server_cpu_s() - server_cpu
-        client_cpu = time.process_time() - client_cpu
-    finally:
-        proc.terminate()
-        proc.wait()
+    real = drive(proc, port, headers, bodies, args.clients, args.batches)
     total = args.clients * args.batches * args.batch
     print(
-        f"{total:,} statements in {elapsed:.2f} s by {args.clients} clients, "
+        f"{total:,} statements in {real.elapsed:.2f} s by {args.clients} clients, "
         f"{args.workers} server process(es) on {ws.store_url.split(':')[0]} "
-        f"(batches of {args.batch}): {total / elapsed:,.0f} statements/s; "
-        f"failures: {len(failures)}; load average {os.getloadavg()}"
+        f"(batches of {args.batch}): {total / real.elapsed:,.0f} statements/s; "
+        f"failures: {len(real.failures)}; load average {os.getloadavg()}"
     )
     # who is the bottleneck: CPU per statement of the server and of the clients' process
     print(
-        f"CPU per statement: server {server_cpu / total * 1e6:.0f} us, "
-        f"clients {client_cpu / total * 1e6:.0f} us (2 cores: {2e6 / total * elapsed:.0f} us "
-        "of CPU per statement available)"
+        f"CPU per statement: server {real.server_cpu / total * 1e6:.0f} us, "
+        f"clients {real.client_cpu / total * 1e6:.0f} us (2 cores: "
+        f"{2e6 / total * real.elapsed:.0f} us of CPU per statement available)"
     )
+    if args.baseline:
+        db = Path(tempfile.mkdtemp()) / "floor.duckdb"
+        port = free_port()
+        floor_proc = serve_floor(db, port)
+        floor = drive(floor_proc, port, headers, bodies, args.clients, args.batches)
+        print(
+            f"floor (bench/lrs_floor_app.py: orjson parse + one DuckDB insert and commit per "
+            f"request, no framework, no checks): {total / floor.elapsed:,.0f} statements/s, "
+            f"server CPU {floor.server_cpu / total * 1e6:.0f} us per statement; "
+            f"ImpactLens / floor = {floor.elapsed / real.elapsed:.2f}"
+        )
+        failures = real.failures + floor.failures
+    else:
+        failures = real.failures
     if failures:
         print(failures[0][:300])
 
