@@ -42,7 +42,8 @@ def store(writable_store: Store) -> Store:
 
 def test_rows_are_built_ahead_and_stamped_at_commit(store: Store) -> None:
     ready = batch(st(1), {k: v for k, v in st(2).items() if k != "id"})
-    assert all("stored-pending-" in r.text for r in ready.rows)  # no store touched yet
+    texts = ready.new.statements["statement"].to_pylist()
+    assert all("stored-pending-" in t for t in texts)  # no store touched yet
     ids = batches.commit_batches(lrs_for(store), [ready])[0]
     assert isinstance(ids, list) and ids[0] == str(uuid.UUID(int=1))
     found = lrs_for(store).find(ids)

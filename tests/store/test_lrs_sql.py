@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pyarrow.compute as pc
+
 from impactlens.domain.xapi.rows import STORED_MARK, pending_row
 from impactlens.store.lrs_sql import COLUMNS, REF_COLUMNS, NewStatements
 
@@ -86,3 +88,22 @@ def test_taking_and_joining_batches_keeps_each_statement_with_its_refs() -> None
         },
     }
     assert len(first.take([0, 1, 2])) == 3 and len(first.take([])) == 0
+
+
+def test_batches_built_in_other_processes_bring_their_own_stored_mark() -> None:
+    here = NewStatements.of([pending_row(_st(1), authority=AUTH)])
+    built = NewStatements.of([pending_row(_st(2), authority=AUTH)])
+    other = "stored-pending-another-process"
+    text = pc.replace_substring(built.statements["statement"], STORED_MARK, other)
+    there = NewStatements(
+        built.statements.set_column(
+            built.statements.column_names.index("statement"), "statement", text
+        ),
+        built.refs,
+        other,
+    )
+
+    table, _ = NewStatements.concat([there, here]).numbered(1, AT)
+
+    stored = [json.loads(t)["stored"] for t in table["statement"].to_pylist()]
+    assert stored == ["2024-05-06T07:08:09.123Z"] * 2

@@ -20,7 +20,7 @@ from typing import Any
 from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import same_statement
-from impactlens.domain.xapi.rows import StatementRow, pending_row
+from impactlens.domain.xapi.rows import pending_row
 from impactlens.domain.xapi.signatures import CONTENT_TYPE, check_signature, signature_attachments
 from impactlens.domain.xapi.validation import VOIDED, check_statement
 from impactlens.services.lrs import authority, now
@@ -31,17 +31,26 @@ from impactlens.store.lrs_sql import NewStatements
 
 @dataclass
 class Batch:
-    """A checked batch: its ids in request order (None: the LRS assigns one) and rows.
+    """A checked batch: the ids as sent (None: the LRS assigns one) and its rows as Arrow.
 
-    ``new`` holds the rows as Arrow, built here so that the committing thread, which
-    holds the store, only numbers and appends them.
+    Everything the commit needs is here and nothing more, so a batch checked in another
+    process (:mod:`.lrs_checkers`) crosses back cheaply: the rows are Arrow (their
+    ``statement`` text is the statement as stored, the stored time still a mark), and the
+    attachments the statements declare are listed by position.
     """
 
     ids: list[str | None]
-    given: dict[str, dict[str, Any]]  # the checked statements that came with an id
-    rows: list[StatementRow]  # one per statement, in order, stored time still to set
     new: NewStatements
+    attachments: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    def statement(self, position: int) -> dict[str, Any]:
+        """The statement at ``position`` as it will be stored (for conflict checks)."""
+        st = codec.loads(self.new.statements["statement"][position].as_py())
+        st.pop("stored", None)
+        if self.new.statements["timestamp_pending"][position].as_py():
+            st.pop("timestamp", None)
+        return st
 
 
 def prepare_batch(
@@ -58,16 +67,37 @@ def prepare_batch(
     checked = [check_statement(s, version=version) for s in statements]
     _check_attachments(checked, parts)
     ids = [str(s["id"]).lower() if "id" in s else None for s in checked]
-    given: dict[str, dict[str, Any]] = {}
-    for i, st in zip(ids, checked, strict=True):
+    seen: set[str] = set()
+    for i in ids:
         if i is None:
             continue
-        if i in given:
+        if i in seen:
             raise XapiError(f"the batch has two statements with the id {i}")
-        given[i] = st
+        seen.add(i)
     who = authority(client)
     rows = [pending_row(st, authority=who) for st in checked]
-    return Batch(ids, given, rows, NewStatements.of(rows), parts)
+    attachments = {
+        n: [(a["sha2"], a["contentType"]) for a in st["attachments"]]
+        for n, st in enumerate(checked)
+        if st.get("attachments")
+    }
+    return Batch(ids, NewStatements.of(rows), attachments, parts)
+
+
+def prepare_json(body: bytes, *, client: Client, version: str = "1.0.3") -> Batch:
+    """Parse and check a POSTed application/json body: one statement or an array."""
+    parsed = parse_json(body)
+    return prepare_batch(
+        parsed if isinstance(parsed, list) else [parsed], client=client, version=version
+    )
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body as JSON, or :class:`XapiError` saying why it is not."""
+    try:
+        return codec.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise XapiError(f"the body is not valid JSON: {exc}") from exc
 
 
 def store_statements(
@@ -99,62 +129,78 @@ def commit_batches(lrs: LrsStore, batches: Sequence[Batch]) -> list[list[str] | 
     results: list[list[str] | XapiError] = []
     with lrs.transaction():
         # the ids the batches give and those they void: one look-up for the group
-        wanted = [i for b in batches for i in b.given]
-        wanted += [r.voids for b in batches for r in b.rows if r.voids]
+        columns = [_Columns.of(b) for b in batches]
+        wanted = [i for b in batches for i in b.ids if i is not None]
+        wanted += [v for c in columns for v in c.voids if v]
         stored = lrs.find(wanted)
-        known = {i: codec.loads(s.text) for i, s in stored.items()}
-        verbs = {i: st["verb"]["id"] for i, st in known.items()}  # of stored and accepted
-        rows: list[StatementRow] = []
+        # by id, what is stored or accepted earlier in the group: a statement, or where
+        # to read it (parsed only when a batch sends the same id again)
+        known: dict[str, dict[str, Any] | tuple[Batch, int]] = {
+            i: codec.loads(s.text) for i, s in stored.items()
+        }
+        verbs = {i: st["verb"]["id"] for i, st in known.items() if isinstance(st, dict)}
         tables: list[NewStatements] = []
         voided: list[str] = []
-        for batch in batches:
+        files: dict[str, str] = {}
+        for batch, cols in zip(batches, columns, strict=True):
             try:
-                positions, targets = _accept(batch, known, verbs)
+                positions, targets = _accept(batch, cols, known, verbs)
             except XapiError as exc:
                 results.append(exc)
                 continue
-            for row in (batch.rows[p] for p in positions):
-                known[row.statement_id] = row.statement
-                verbs[row.statement_id] = row.verb_id
-                rows.append(row)
+            for n in positions:
+                known[cols.ids[n]] = (batch, n)
+                verbs[cols.ids[n]] = cols.verbs[n]
+                files.update((sha2, ctype) for sha2, ctype in batch.attachments.get(n, []))
             tables.append(batch.new.take(positions))
             voided += targets
-            results.append(
-                [
-                    i if i is not None else r.statement_id
-                    for i, r in zip(batch.ids, batch.rows, strict=True)
-                ]
-            )
+            results.append(cols.ids)
         if tables:
             lrs.insert(NewStatements.concat(tables), _stored_time(lrs))
         lrs.void(voided)
         parts = {k: v for b in batches for k, v in b.parts.items()}
         lrs.put_attachments(
-            {
-                a["sha2"]: (a["contentType"], parts[a["sha2"]][1])
-                for r in rows
-                for a in r.statement.get("attachments", [])
-                if a["sha2"] in parts
-            }
+            {sha2: (ctype, parts[sha2][1]) for sha2, ctype in files.items() if sha2 in parts}
         )
     return results
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The columns of a batch the commit reads, as Python lists."""
+
+    ids: list[str]
+    verbs: list[str]
+    voids: list[str | None]
+
+    @classmethod
+    def of(cls, batch: Batch) -> _Columns:
+        t = batch.new.statements
+        return cls(t["statement_id"].to_pylist(), t["verb_id"].to_pylist(), t["voids"].to_pylist())
+
+
 def _accept(
-    batch: Batch, known: dict[str, dict[str, Any]], verbs: dict[str, str]
+    batch: Batch,
+    cols: _Columns,
+    known: dict[str, dict[str, Any] | tuple[Batch, int]],
+    verbs: dict[str, str],
 ) -> tuple[list[int], list[str]]:
     """The positions of a batch's rows to insert and the ids it voids, or :class:`XapiError`."""
-    for i, st in batch.given.items():
-        if i in known and not same_statement(known[i], st):
+    for n, i in enumerate(batch.ids):
+        if i is None or i not in known:
+            continue
+        other = known[i]
+        if isinstance(other, tuple):
+            other = other[0].statement(other[1])
+        if not same_statement(other, batch.statement(n)):
             raise XapiError(f"a different statement with the id {i} is stored already", 409)
     positions = [n for n, i in enumerate(batch.ids) if i is None or i not in known]
-    new = [batch.rows[n] for n in positions]
-    in_batch = {r.statement_id: r for r in new}
-    targets = [r.voids for r in new if r.voids]
+    in_batch = {cols.ids[n]: n for n in positions}
+    targets = [v for n in positions if (v := cols.voids[n])]
     for target in targets:
         # voiding a voiding statement is refused (Data 2.3.2)
         inner = in_batch.get(target)
-        if (inner is not None and inner.voids) or verbs.get(target) == VOIDED:
+        if (inner is not None and cols.voids[inner]) or verbs.get(target) == VOIDED:
             raise XapiError(
                 f"statement {target} is itself a voiding statement: it cannot be voided"
             )

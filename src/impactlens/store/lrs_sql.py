@@ -45,6 +45,9 @@ class NewStatements:
 
     statements: pa.Table
     refs: pa.Table
+    # the stored mark in the texts: random per process, so it travels with rows built
+    # in another one (a checking process)
+    mark: str = STORED_MARK
 
     @classmethod
     def of(cls, rows: Sequence[StatementRow]) -> NewStatements:
@@ -92,7 +95,7 @@ class NewStatements:
         refs = self.refs.filter(mask).set_column(
             0, "pos", pa.array([k for k in keep if k is not None], pa.int64())
         )
-        return NewStatements(self.statements.take(pa.array(positions, pa.int64())), refs)
+        return NewStatements(self.statements.take(pa.array(positions, pa.int64())), refs, self.mark)
 
     @staticmethod
     def concat(parts: Sequence[NewStatements]) -> NewStatements:
@@ -107,9 +110,15 @@ class NewStatements:
             p.refs.set_column(0, "pos", pc.add(p.refs["pos"], off))
             for p, off in zip(parts, offsets, strict=True)
         ]
-        return NewStatements(
-            pa.concat_tables([p.statements for p in parts]), pa.concat_tables(refs)
-        )
+        mark = parts[0].mark
+        statements = [p.statements if p.mark == mark else p._marked(mark) for p in parts]
+        return NewStatements(pa.concat_tables(statements), pa.concat_tables(refs), mark)
+
+    def _marked(self, mark: str) -> pa.Table:
+        """The statements with ``mark`` for this batch's stored mark."""
+        at = self.statements.column_names.index("statement")
+        text = pc.replace_substring(self.statements["statement"], self.mark, mark)
+        return self.statements.set_column(at, "statement", text)
 
     def numbered(self, first: int, stored: datetime | None) -> tuple[pa.Table, pa.Table]:
         """The ``xapi_statements`` and ``xapi_statement_refs`` rows: ``seq`` from ``first``,
@@ -122,7 +131,7 @@ class NewStatements:
         }
         if stored is not None:
             at = pa.array([stored] * n, pa.timestamp("us"))
-            mark, text = f'"{STORED_MARK}"', f'"{iso(stored)}"'
+            mark, text = f'"{self.mark}"', f'"{iso(stored)}"'
             columns["stored"] = at
             columns["timestamp"] = pc.if_else(t["timestamp_pending"], at, t["timestamp"])
             columns["statement"] = pc.replace_substring(t["statement"], mark, text)

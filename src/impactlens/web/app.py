@@ -95,6 +95,7 @@ def create_app(workspace: Path | str, *, max_upload_bytes: int = DEFAULT_MAX_UPL
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.xapi.state.checkers.close()
         board.close()
 
     app = _App(

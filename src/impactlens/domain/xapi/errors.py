@@ -16,3 +16,7 @@ class XapiError(ImpactLensError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> tuple[type[XapiError], tuple[str, int]]:
+        # keeps the status when the error crosses from a checking process
+        return (type(self), (str(self), self.status))

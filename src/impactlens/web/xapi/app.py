@@ -29,6 +29,7 @@ from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.values import iso
 from impactlens.services.lrs import Credentials, now
 from impactlens.services.lrs_batches import StatementWriter
+from impactlens.services.lrs_checkers import Checkers
 from impactlens.store.lrs import Client, LrsStore, lrs_for
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ def create_xapi_app(
         max_bytes = (int(mb) if mb.isdigit() else DEFAULT_MAX_MB) * 1024 * 1024
     credentials = Credentials()
     writer = StatementWriter(board.ws.store)
+    checkers = Checkers()
 
     def run(req: XRequest, handler: Handler) -> Response:
         if statements.is_write(req):
@@ -157,7 +159,7 @@ def create_xapi_app(
                 with board.ws.store() as store:
                     req.client = credentials.check(lrs_for(store), key, secret)
             _allowed(req.client, req.method)
-            return statements.write(req, writer)
+            return statements.write(req, writer, checkers)
         with board.ws.store() as store:
             lrs = lrs_for(store)
             if handler is not ROUTES["about"]:
@@ -209,11 +211,9 @@ def create_xapi_app(
         return response
 
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
-    return Starlette(
-        routes=[
-            Route("/{path:path}", endpoint, methods=methods),
-        ]
-    )
+    app = Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
+    app.state.checkers = checkers  # closed by the dashboard's shutdown
+    return app
 
 
 def _preflight(request: Request) -> Response:

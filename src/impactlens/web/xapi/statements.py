@@ -10,7 +10,6 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.agents import check_agent, ifi
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import FORMATS
@@ -18,6 +17,7 @@ from impactlens.domain.xapi.values import check_iri, check_uuid, iso, parse_time
 from impactlens.services import lrs as service
 from impactlens.services import lrs_batches as batches
 from impactlens.services.lrs_batches import StatementWriter
+from impactlens.services.lrs_checkers import Checkers
 from impactlens.store.lrs import LrsStore, StatementQuery
 from impactlens.web.xapi import multipart
 from impactlens.web.xapi.app import XRequest
@@ -67,10 +67,7 @@ def _body(req: XRequest) -> tuple[Any, dict[str, tuple[str, bytes]]]:
         raise XapiError(
             f"statements must be sent as application/json or multipart/mixed, not {kind or '?'}"
         )
-    try:
-        return codec.loads(req.body), {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise XapiError(f"the body is not valid JSON: {exc}") from exc
+    return batches.parse_json(req.body), {}
 
 
 def put(req: XRequest, lrs: LrsStore) -> Response:
@@ -92,8 +89,20 @@ def is_write(req: XRequest) -> bool:
     )
 
 
-def write(req: XRequest, writer: StatementWriter) -> Response:
-    """PUT or POST statements through the group-committing writer (no store held here)."""
+def write(req: XRequest, writer: StatementWriter, checkers: Checkers | None = None) -> Response:
+    """PUT or POST statements through the group-committing writer (no store held here).
+
+    A large JSON body is parsed and checked by one of ``checkers``' processes.
+    """
+    if (
+        checkers is not None
+        and req.method == "POST"
+        and not req.params
+        and multipart.media_type(req.content_type) == "application/json"
+        and checkers.wanted(req.body)
+    ):
+        ids = writer.write(checkers.prepare(req.body, _client(req), req.version))
+        return JSONResponse(ids, headers=_consistent())
     return (_put if req.method == "PUT" else _post)(req, writer.write)
 
 

@@ -1,0 +1,81 @@
+"""Large POST bodies are checked in worker processes, with the same answers as in-request."""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+from typing import Any
+
+from impactlens.domain.xapi.errors import XapiError
+from impactlens.services.lrs_checkers import MIN_BYTES, Checkers
+
+from .conftest import Lrs
+
+
+def _st(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.UUID(int=n)),
+        "actor": {"mbox": f"mailto:learner{n}@example.com", "name": f"Learner {n}"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "did"}},
+        "object": {"id": f"http://example.com/course/{n % 7}"},
+        "result": {"score": {"scaled": 0.5}, "completion": True, "duration": "PT5M"},
+        **extra,
+    }
+
+
+def _checkers(lrs: Lrs) -> Checkers:
+    checkers = lrs.http.app.state.xapi.state.checkers  # type: ignore[attr-defined]
+    assert isinstance(checkers, Checkers)
+    return checkers
+
+
+def test_a_large_batch_is_checked_by_a_worker_and_stored_as_sent(lrs: Lrs) -> None:
+    checkers = _checkers(lrs)
+    checkers.workers = 1
+    batch = [_st(n) for n in range(1, 201)]
+    batch[7] = {k: v for k, v in batch[7].items() if k != "id"}  # the LRS gives it an id
+    answer = lrs.http.post("/xapi/statements", json=batch, headers=lrs.headers())
+    assert answer.status_code == 200, answer.text
+    assert checkers.used == 1
+    ids = answer.json()
+    assert len(ids) == 200 and ids[0] == str(uuid.UUID(int=1)) and uuid.UUID(ids[7])
+    for n in (0, 7, 199):
+        got = lrs.http.get(
+            "/xapi/statements", params={"statementId": ids[n]}, headers=lrs.headers()
+        ).json()
+        assert got["actor"]["mbox"] == batch[n]["actor"]["mbox"]
+        assert got["result"]["duration"] == "PT5M" and got["stored"].endswith("Z")
+        assert got["timestamp"] == got["stored"]  # none was sent
+    # the same batch again is a no-op; one changed statement makes it a 409
+    again = lrs.http.post("/xapi/statements", json=batch[8:], headers=lrs.headers())
+    assert again.status_code == 200 and checkers.used == 2
+    changed = [*batch[8:150], {**batch[150], "verb": {"id": "http://example.com/other"}}]
+    refused = lrs.http.post("/xapi/statements", json=changed, headers=lrs.headers())
+    assert refused.status_code == 409 and str(uuid.UUID(int=151)) in refused.json()["message"]
+
+
+def test_a_worker_refuses_a_batch_with_the_in_request_message(lrs: Lrs) -> None:
+    checkers = _checkers(lrs)
+    batch = [_st(n) for n in range(1, 201)]
+    batch[150]["verb"] = {"id": "not an iri"}
+    answers = []
+    for workers in (1, 0):
+        checkers.workers = workers
+        answers.append(lrs.http.post("/xapi/statements", json=batch, headers=lrs.headers()))
+    assert checkers.used == 1
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json()
+    assert "verb" in answers[0].json()["message"]
+    broken = lrs.http.post(
+        "/xapi/statements",
+        content=b"[" + b" " * MIN_BYTES + b"{",
+        headers=lrs.headers(**{"Content-Type": "application/json"}),
+    )
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+    stored = lrs.http.get("/xapi/statements", headers=lrs.headers()).json()["statements"]
+    assert stored == []
+
+
+def test_an_xapi_error_keeps_its_status_across_processes() -> None:
+    error = pickle.loads(pickle.dumps(XapiError("too large", 413)))
+    assert isinstance(error, XapiError) and error.status == 413 and str(error) == "too large"
