@@ -39,6 +39,7 @@ class Checkers:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self.used = 0  # bodies checked by a worker
+        self._busy = 0  # bodies with a worker now
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -46,16 +47,27 @@ class Checkers:
         """Whether a body is worth a round trip to a worker."""
         return self.workers > 0 and len(body) >= MIN_BYTES
 
-    def prepare(self, body: bytes, client: Client, version: str) -> Batch:
-        """The checked batch of a JSON body (raises its :class:`XapiError` as in-request)."""
+    def prepare(self, body: bytes, client: Client, version: str) -> Batch | None:
+        """The checked batch of a JSON body (raises its :class:`XapiError` as in-request).
+
+        None when every worker is busy: the caller then checks the body itself, so the
+        server process's spare time checks batches too instead of queueing them.
+        """
         with self._lock:
+            if self._busy >= self.workers:
+                return None
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn")
                 )
             pool = self._pool
+            self._busy += 1
             self.used += 1
-        return pool.submit(prepare_json, body, client=client, version=version).result()
+        try:
+            return pool.submit(prepare_json, body, client=client, version=version).result()
+        finally:
+            with self._lock:
+                self._busy -= 1
 
     def close(self) -> None:
         """Stop the workers (the server is shutting down)."""
