@@ -1,11 +1,11 @@
 """Bulk xAPI statements in DuckDB: parse a file columnar, check it in SQL, write it.
 
-A file of statements is read once into a temporary table of the columns the checks
-and ``xapi_statements`` need, the statement text and one ``bad`` flag: every check
-of :mod:`impactlens.store.xapi_checks` is a vectorised expression ORed in that one
-scan, and the messages are built only for the first failing statements. The write
-stores each statement's text as read (no re-serialising), continues ``seq`` (for a
-file of new ids straight from the line order, without a window or a join), fills
+A file's statements are read by DuckDB's typed JSON reader alone into a temporary
+table of the columns ``xapi_statements`` needs and one ``bad`` flag (every check of
+:mod:`impactlens.store.xapi_checks` in that scan, :mod:`impactlens.store.xapi_fast`);
+the messages are built only for the first failing statements. The write reads the
+text again and stores it as read (no re-serialising), continues ``seq`` (for a file of
+new ids straight from the line order, without a window), fills
 ``xapi_statement_refs`` with UNNEST and applies voiding.
 
 On PostgreSQL the file is parsed and checked the same way in the store's staging
@@ -28,6 +28,7 @@ from impactlens.store.lrs import lrs_for
 from impactlens.store.postgres_lrs import lock_writes
 from impactlens.store.schema import TABLES
 from impactlens.store.xapi_checks import CHECKS
+from impactlens.store.xapi_fast import keys_sql, lines_sql, narrow_sql
 from impactlens.store.xapi_stage import WRITTEN, stage_sql, typed_source
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -166,8 +167,10 @@ def stage(store: Store, path: Path, *, array: bool, number: int = 0) -> Staged:
     )
     typed = True
     try:
-        con.execute(stage_sql(typed_source(literal, fmt), t, typed=True))
-        con.execute(narrow)
+        con.execute(stage_sql(typed_source(literal, fmt), t, typed=True))  # for messages
+        con.execute(narrow_sql(literal, fmt, t))
+        if con.execute(keys_sql(objects)).fetchone() != (0,):  # the full staging names them
+            con.execute(narrow)
     except duckdb.Error:
         typed = False
         con.execute(stage_sql(objects, t, typed=False))
@@ -201,6 +204,8 @@ def problems(store: Store, staged: Staged, limit: int = 20) -> tuple[int, list[P
 def conflicts(store: Store, staged: Staged, limit: int = 5) -> list[Conflict]:
     """Ids given to different statements within the file or against the stored ones."""
     con, t, known = connection(store), staged.table, _stored(store, staged)
+    if _all_new(con, t, known):  # the common case, without the joins below
+        return []
     same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM b.{c}" for c in SAME)
     # the statement's own timestamp must match; a missing one was set from `stored`
     same_ts = "(a.ts_raw IS NULL OR a.ts = b.ts)"
@@ -234,8 +239,13 @@ def write(
     first = lrs_for(store).last_seq()
     if _all_new(con, t, known):
         # the common case (a new file): every statement is new and ln numbers them
-        # 1..n in file order already, so no window and no join
+        # 1..n in file order already, so no window; in that order the text read
+        # again pairs with the staged rows by position (no join)
         new = f"(SELECT {first} + ln AS seq, * FROM {t})"
+        texts = (
+            f"(SELECT {first} + ln AS seq, * FROM {t} ORDER BY ln) POSITIONAL JOIN "
+            f"(SELECT json::VARCHAR AS line FROM {staged.objects})"
+        )
         inserted = staged.rows
     else:
         # the first occurrence of each id not stored yet, numbered in file order
@@ -247,6 +257,7 @@ def write(
             f"ON x.statement_id = s.statement_id"
         )
         new = f"({t}_new JOIN {t} USING (ln))"
+        texts = f"{new} JOIN {lines_sql(staged.objects)} USING (ln)"
         row = con.execute(f"SELECT count(*) FROM {t}_new").fetchone()
         inserted = int(row[0]) if row else 0
     # The statement as stored: the file's text as is, with the properties the LRS
@@ -280,7 +291,7 @@ def write(
             to_json(ctx_ids)::VARCHAR AS context_activities,
             coalesce(version, '1.0.0') AS version,
             {spliced} AS statement
-        FROM {new} s
+        FROM {texts}
         """,
         [iso, authority, stored],
     )
@@ -289,14 +300,15 @@ def write(
         "xapi_statement_refs",
         f"""
         WITH n AS (SELECT * FROM {new})
-        SELECT DISTINCT seq, kind, ref, related FROM (
+        SELECT seq, kind, ref, related FROM (
+            -- distinct within each kind and position, so no DISTINCT over all the rows
             SELECT seq, 'agent' AS kind, unnest(agents_main) AS ref, false AS related FROM n
-            UNION ALL SELECT seq, 'agent', unnest(agents_related), true FROM n
-            UNION ALL SELECT seq, 'agent', $1, true FROM n WHERE auth_t IS NULL
+            UNION ALL SELECT seq, 'agent', unnest(list_distinct(list_concat(agents_related,
+                CASE WHEN auth_t IS NULL THEN [$1] END))), true FROM n
             UNION ALL SELECT seq, 'activity', object_id, false FROM n
                 WHERE object_type = 'Activity'
-            UNION ALL SELECT seq, 'activity', unnest(list_concat(ctx_ids, sub_activities)), true
-                FROM n
+            UNION ALL SELECT seq, 'activity',
+                unnest(list_distinct(list_concat(ctx_ids, sub_activities))), true FROM n
         ) r WHERE ref IS NOT NULL
         """,
         [authority_ifi],

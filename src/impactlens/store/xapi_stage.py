@@ -78,18 +78,19 @@ def _tree() -> dict[str, Any]:
     return root
 
 
-def _typed_columns() -> str:
-    """The PATHS columns from DuckDB's typed JSON reader.
+def typed_defs(top: str = '"{}"') -> dict[str, str]:
+    """Each PATHS column (value, and ``_t``: its JSON type) as an expression over the typed reader.
 
     Only the values whose JSON type a check needs (numbers, booleans, objects kept as
     text) are read as JSON; other leaves are read as text, which the reader converts
     without a second parse (a non-string there fails the value's own pattern check).
+    ``top`` names a top-level column of the reader (``{}``: the statement's key).
     """
     tree = _tree()
-    out = []
+    out = {}
     for name, path in PATHS.items():
         parts = path.removeprefix("$.").split(".")
-        expr = f'"{parts[0]}"'
+        expr = top.format(parts[0])
         node = tree[parts[0]]
         for part in parts[1:]:
             expr = f"struct_extract({expr}, '{part}')"
@@ -100,8 +101,27 @@ def _typed_columns() -> str:
             value, kind = f"{expr}->>'$'", f"json_type({expr})"
         else:
             value, kind = expr, "'VARCHAR'"
-        out.append(f"{value} AS {name}, CASE WHEN {expr} IS NOT NULL THEN {kind} END AS {name}_t")
-    return ",\n        ".join(out)
+        out[name] = value
+        out[f"{name}_t"] = f"CASE WHEN {expr} IS NOT NULL THEN {kind} END"
+    return out
+
+
+def _typed_columns() -> str:
+    """The PATHS columns from DuckDB's typed JSON reader (:func:`typed_defs`)."""
+    return ",\n        ".join(f"{expr} AS {name}" for name, expr in typed_defs().items())
+
+
+def top_keys() -> list[str]:
+    """The statement keys the typed reader reads (its top-level columns)."""
+    return sorted(_tree())
+
+
+def typed_columns() -> str:
+    """The ``columns`` of DuckDB's typed JSON reader: a STRUCT per statement part."""
+    return ", ".join(
+        f"'{k}': '{_struct_type(v, '$.' + k) if v else 'VARCHAR'}'"
+        for k, v in sorted(_tree().items())
+    )
 
 
 def typed_source(literal: str, fmt: str) -> str:
@@ -114,10 +134,7 @@ def typed_source(literal: str, fmt: str) -> str:
     ones). Both read the file in order and skip the same blank lines, so a positional
     join pairs them without a hash join.
     """
-    columns = ", ".join(
-        f"'{k}': '{_struct_type(v, '$.' + k) if v else 'VARCHAR'}'"
-        for k, v in sorted(_tree().items())
-    )
+    columns = typed_columns()
     return (
         f"SELECT ln, line, 'OBJECT' AS jt, keys, r.* FROM (SELECT ordinality AS ln, "
         f"json::VARCHAR AS line, json_keys(json) AS keys FROM read_json_objects({literal}, "
@@ -141,59 +158,86 @@ def stage_sql(reader: str, table: str, *, typed: bool) -> str:
             json_extract_string(json, [{paths}]) AS v, json_type(json, [{paths}]) AS t,
             CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) END AS keys
         FROM {reader} WITH ORDINALITY)"""
-    related_agents = ["auth", "instr", "team", "sactor", "sinstr", "steam"]
-    member_lists = ", ".join(_members(p) for p in AGENTS)
-    actor = ifi_sql("actor")
-    obj = f"CASE WHEN o_type IN ('Agent', 'Group') THEN {ifi_sql('obj')} END"
+    first = ",\n        ".join(f"{expr} AS {name}" for name, expr in DERIVED_FIRST)
+    then = ",\n    ".join(f"{expr} AS {name}" for name, expr in DERIVED)
     return f"""
 CREATE OR REPLACE TEMP VIEW {table}_src AS
 WITH q AS ({source}
 ), r AS (
-    SELECT *, coalesce(o_type_raw, 'Activity') AS o_type, {_context_ids("ca")} AS ctx_ids,
-        {_duration_seconds("duration")} AS result_duration_s,
-        timezone('UTC', try_cast(ts_raw AS TIMESTAMPTZ)) AS ts,
-        {actor} AS actor_ifi,
-        CASE WHEN o_type_raw IN ('Agent', 'Group') THEN {ifi_sql("obj")}
-             WHEN o_type_raw = 'StatementRef' THEN lower(o_id)
-             WHEN coalesce(o_type_raw, 'Activity') = 'Activity' THEN o_id END AS object_id
+    SELECT *, {first}
     FROM q
 )
 SELECT *,
-    -- no id: a UUID derived from what the statement says, so re-importing it is a no-op
-    CASE WHEN id IS NOT NULL THEN lower(id) WHEN jt = 'OBJECT' THEN
-        regexp_replace(md5(concat_ws('|',
-        actor_ifi, verb_id, o_type, object_id, ts_raw, reg, scaled, raw, success, completion,
-        duration, ca)), '^(.{{8}})(.{{4}})(.{{4}})(.{{4}})(.{{12}})$',
-        '\\1-\\2-\\3-\\4-\\5') END AS statement_id,
-    o_type AS object_type,
-    lower(reg) AS registration,
-    CASE WHEN scaled_t IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN scaled::DOUBLE END
-        AS result_score_scaled,
-    CASE WHEN raw_t IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN raw::DOUBLE END AS result_score_raw,
-    CASE WHEN min_t IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN min::DOUBLE END AS result_score_min,
-    CASE WHEN max_t IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN max::DOUBLE END AS result_score_max,
-    CASE WHEN success_t = 'BOOLEAN' THEN success::BOOLEAN END AS result_success,
-    CASE WHEN completion_t = 'BOOLEAN' THEN completion::BOOLEAN END AS result_completion,
-    -- agents in the actor / object position (related false), and everywhere else
-    list_distinct([actor_ifi, {obj}]) AS agents_main,
-    -- list_distinct drops the NULLs; group members (rare) only where there are some
-    list_distinct(list_concat(
-        [{", ".join(ifi_sql(a) for a in related_agents)},
-         CASE WHEN sobj_type IN ('Agent', 'Group') THEN {ifi_sql("sobj")} END],
-        CASE WHEN {" OR ".join(f"{p}_member IS NOT NULL" for p in AGENTS)} THEN
-        list_transform(list_concat({member_lists}), lambda a: {ifi_json_sql("a")}) END))
-        AS agents_related,
-    CASE WHEN o_type = 'SubStatement' THEN list_filter(list_concat({_context_ids("s_ca")},
-        [CASE WHEN coalesce(sobj_type, 'Activity') = 'Activity' THEN s_obj_id END]),
-        lambda x: x IS NOT NULL) END AS sub_activities
+    {then}
 FROM r
 """
 
 
-# The staged columns the conflict checks and the write read.
+def _score(k: str) -> str:
+    return f"CASE WHEN {k}_t IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN {k}::DOUBLE END"
+
+
+_RELATED = ["auth", "instr", "team", "sactor", "sinstr", "steam"]
+# Derived columns over the PATHS columns: a first layer, then the ones that use it.
+DERIVED_FIRST: list[tuple[str, str]] = [
+    ("o_type", "coalesce(o_type_raw, 'Activity')"),
+    ("ctx_ids", _context_ids("ca")),
+    ("result_duration_s", _duration_seconds("duration")),
+    ("ts", "timezone('UTC', try_cast(ts_raw AS TIMESTAMPTZ))"),
+    ("actor_ifi", ifi_sql("actor")),
+    (
+        "object_id",
+        f"CASE WHEN o_type_raw IN ('Agent', 'Group') THEN {ifi_sql('obj')} "
+        "WHEN o_type_raw = 'StatementRef' THEN lower(o_id) "
+        "WHEN coalesce(o_type_raw, 'Activity') = 'Activity' THEN o_id END",
+    ),
+]
+DERIVED: list[tuple[str, str]] = [
+    # no id: a UUID derived from what the statement says, so re-importing it is a no-op
+    (
+        "statement_id",
+        "CASE WHEN id IS NOT NULL THEN lower(id) WHEN jt = 'OBJECT' THEN "
+        "regexp_replace(md5(concat_ws('|', actor_ifi, verb_id, o_type, object_id, ts_raw, "
+        "reg, scaled, raw, success, completion, duration, ca)), "
+        "'^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\\1-\\2-\\3-\\4-\\5') END",
+    ),
+    ("object_type", "o_type"),
+    ("registration", "lower(reg)"),
+    ("result_score_scaled", _score("scaled")),
+    ("result_score_raw", _score("raw")),
+    ("result_score_min", _score("min")),
+    ("result_score_max", _score("max")),
+    ("result_success", "CASE WHEN success_t = 'BOOLEAN' THEN success::BOOLEAN END"),
+    ("result_completion", "CASE WHEN completion_t = 'BOOLEAN' THEN completion::BOOLEAN END"),
+    # agents in the actor / object position (related false), and everywhere else
+    (
+        "agents_main",
+        "list_distinct([actor_ifi, CASE WHEN o_type IN ('Agent', 'Group') THEN "
+        f"{ifi_sql('obj')} END])",
+    ),
+    # list_distinct drops the NULLs; only where some related agent is there at all
+    (
+        "agents_related",
+        f"CASE WHEN {' OR '.join(f'{p}_t IS NOT NULL' for p in [*_RELATED, 'sobj'])} OR "
+        f"{' OR '.join(f'{p}_member IS NOT NULL' for p in AGENTS)} THEN list_distinct(list_concat("
+        f"[{', '.join(ifi_sql(a) for a in _RELATED)}, CASE WHEN sobj_type IN ('Agent', 'Group') "
+        f"THEN {ifi_sql('sobj')} END], "
+        f"CASE WHEN {' OR '.join(f'{p}_member IS NOT NULL' for p in AGENTS)} THEN "
+        f"list_transform(list_concat({', '.join(_members(p) for p in AGENTS)}), "
+        f"lambda a: {ifi_json_sql('a')}) END)) END",
+    ),
+    (
+        "sub_activities",
+        f"CASE WHEN o_type = 'SubStatement' THEN list_filter(list_concat({_context_ids('s_ca')}, "
+        "[CASE WHEN coalesce(sobj_type, 'Activity') = 'Activity' THEN s_obj_id END]), "
+        "lambda x: x IS NOT NULL) END",
+    ),
+]
+
+
+# The staged columns the conflict checks and the write read (the text is read again).
 WRITTEN = (
     "ln",
-    "line",
     "statement_id",
     "actor_ifi",
     "verb_id",

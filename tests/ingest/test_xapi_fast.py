@@ -1,0 +1,130 @@
+"""The fast staging of ``import xapi`` gives the same columns and verdicts as the full one."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from tests.ingest.xapi_statements import ADL, statement, write_lines
+
+from impactlens.store import xapi_fast
+from impactlens.store.xapi_checks import CHECKS
+from impactlens.store.xapi_stage import WRITTEN, stage_sql, typed_source
+
+AGENT = {"mbox": "mailto:a@x.org"}
+GROUP = {
+    "objectType": "Group",
+    "member": [AGENT, {"account": {"homePage": "https://h", "name": "n"}}],
+}
+SUB = {
+    "objectType": "SubStatement",
+    "actor": AGENT,
+    "verb": {"id": ADL + "attended"},
+    "object": {"id": "https://x.org/sub"},
+    "context": {"contextActivities": {"parent": [{"id": "https://x.org/p"}]}},
+}
+CHANGES: list[dict[str, Any]] = [
+    {},
+    {"id": None},  # a derived id
+    {"id": None, "result": None, "context": None},
+    {"stored": "2024-01-01T00:00:00Z", "version": "1.0.3"},
+    {"authority": AGENT},
+    {"authority": {"objectType": "Group", "member": [AGENT, {"openid": "https://o"}]}},
+    {"authority": {"mbox": "a@x.org"}},
+    {"actor": GROUP},
+    {"actor": {"objectType": "Group", "member": [{"name": "no ifi"}]}},
+    {"actor": {"objectType": "Group"}},
+    {"object": {"objectType": "Agent", "mbox": "mailto:b@x.org"}, "context": None},
+    {"object": {"objectType": "Group", "member": [AGENT]}, "context": None},
+    {"object": {"objectType": "Agent", "mbox_sha1sum": "abc"}, "context": None},
+    {"object": SUB, "context": None},
+    {"object": {**SUB, "id": "https://x"}, "context": None},
+    {"object": {**SUB, "object": {"objectType": "SubStatement"}}, "context": None},
+    {"object": {**SUB, "actor": {"openid": "no iri"}}, "context": None},
+    {"object": {"objectType": "StatementRef", "id": "00000000-0000-4000-8000-000000000009"}},
+    {"context": {"team": GROUP, "instructor": {"account": {"homePage": "x", "name": "y"}}}},
+    {"context": {"team": AGENT}},
+    {"context": {"revision": "2"}, "object": {"objectType": "Agent", "mbox": "mailto:c@x.org"}},
+    {"id": "not-a-uuid"},
+    {"actor": {"mbox": "p@x.org"}},
+    {"verb": {"id": "completed"}},
+    {"verb": None},
+    {"object": {"id": "no iri"}},
+    {"object": {"objectType": "Thing", "id": "https://x"}},
+    {"result": {"score": {"scaled": 1.5, "raw": "5"}, "success": "yes", "duration": "90 min"}},
+    {"result": {"score": {"raw": 11, "min": 0, "max": 10}, "duration": "P1Y2M3W4DT5H6M7.5S"}},
+    {"timestamp": "2024-03-02T10:00:00-00:00"},
+    {"context": {"registration": "r1", "contextActivities": {"sibling": [{"id": "x"}]}}},
+    {"context": {"contextActivities": {"parent": [{"id": "no iri"}], "other": {"id": "x:y"}}}},
+    {"version": "0.95"},
+    {"verb": {"id": ADL + "voided"}},
+]
+
+
+def test_the_rare_checks_need_a_rare_part() -> None:
+    # every check left out for statements without a rare part starts with its guard
+    rare = xapi_fast._rare()
+    guards = ("o_type IN ('Agent', 'Group') AND", "o_type = 'SubStatement' AND")
+    guards += tuple(f"{p}_t IS NOT NULL AND" for p in ("auth", "instr", "team"))
+    left_out = [c for _, _, c in CHECKS if xapi_fast._reads(c, rare)]
+    assert left_out and all(c.startswith(guards) for c in left_out)
+
+
+def test_fast_staging_matches_the_full_staging(tmp_path: Path) -> None:
+    items = [statement(n, **changes) for n, changes in enumerate(CHANGES, start=1)]
+    path = write_lines(tmp_path / "s.jsonl", items, blank_after=2)
+    literal, fmt = f"'{path}'", "newline_delimited"
+    con = duckdb.connect()
+    con.execute(stage_sql(typed_source(literal, fmt), "f", typed=True))
+    any_bad = " OR ".join(f"({c})" for _, _, c in CHECKS)
+    columns = ", ".join(WRITTEN)
+    full = con.execute(
+        f"SELECT {columns}, ({any_bad}) IS TRUE AS bad FROM f_src ORDER BY ln"
+    ).fetchall()
+    con.execute(xapi_fast.narrow_sql(literal, fmt, "fast"))
+    fast = con.execute(f"SELECT {columns}, bad FROM fast ORDER BY ln").fetchall()
+    assert len(fast) == len(CHANGES)
+    assert [_sorted(r) for r in fast] == [_sorted(r) for r in full]
+    assert sum(r[-1] for r in fast) > 10  # the invalid ones are there
+    objects = f"read_json_objects({literal}, format='{fmt}')"
+    assert con.execute(xapi_fast.keys_sql(objects)).fetchone() == (0,)
+
+
+def test_a_large_file_is_staged_in_file_order(tmp_path: Path) -> None:
+    # DuckDB reads a large file on several threads, out of order: ln must stay the position
+    n = 40_000
+    path = tmp_path / "s.jsonl"
+    one = json.dumps(statement(0))
+    path.write_text(
+        "".join(one.replace("000000000000", f"{i:012d}", 1) + "\n" for i in range(1, n + 1))
+    )
+    con = duckdb.connect()
+    con.execute("SET threads = 4")
+    con.execute(xapi_fast.narrow_sql(f"'{path}'", "newline_delimited", "fast"))
+    misplaced = con.execute(
+        "SELECT count(*) FROM fast "
+        "WHERE statement_id <> printf('00000000-0000-4000-8000-%012d', ln)"
+    ).fetchone()
+    assert misplaced == (0,)
+
+
+def test_unknown_keys_are_counted(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "s.jsonl", [statement(1), statement(2, extra=1)])
+    objects = f"read_json_objects('{path}', format='newline_delimited')"
+    assert duckdb.connect().execute(xapi_fast.keys_sql(objects)).fetchone() == (1,)
+
+
+def test_inline_leaves_quotes_and_fields_alone() -> None:
+    sql = "a_t IS NULL AND x.a = 'a' AND f(a) AND a"
+    assert xapi_fast.inline(sql, {"a": "j.b", "a_t": "t"}) == (
+        "(t) IS NULL AND x.a = 'a' AND f((j.b)) AND (j.b)"
+    )
+    assert not re.search(r"\(\(", xapi_fast.inline("'a'", {"a": "z"}))
+
+
+def _sorted(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Lists compared as sets (their order is not part of what is stored)."""
+    return tuple(sorted(v, key=str) if isinstance(v, list) else v for v in row)
