@@ -30,7 +30,7 @@ from impactlens.store import xapi_bulk
 from impactlens.store.duckdb import DuckDBStore
 from impactlens.store.xapi_checks import CHECKS
 from impactlens.store.xapi_fast import keys_sql, narrow_sql
-from impactlens.store.xapi_stage import WRITTEN, _typed_columns, stage_sql, typed_source
+from impactlens.store.xapi_stage import WRITTEN, path_columns, stage_sql, typed_source
 from import_xapi import statement
 
 
@@ -77,7 +77,7 @@ def main() -> None:
         )
         timed(
             "  its path columns (value and JSON type per path)",
-            f"CREATE TEMP TABLE q AS SELECT ln, line, jt, keys, {_typed_columns()} FROM joined",
+            f"CREATE TEMP TABLE q AS SELECT ln, line, jt, keys, {path_columns()} FROM joined",
         )
         con.execute(stage_sql(source, "st", typed=True))
         timed(

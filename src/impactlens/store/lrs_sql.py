@@ -158,20 +158,13 @@ def page_sql(q: StatementQuery, mark: str = "?") -> tuple[str, list[Any]]:
     every statement's text.
     """
     where, params = _filters(q)
-    outer: list[str] = ["NOT x.voided"]
-    outer_params: list[Any] = []
-    if q.since is not None:
-        outer.append("x.stored > ?")
-        outer_params.append(q.since)
-    if q.until is not None:
-        outer.append("x.stored <= ?")
-        outer_params.append(q.until)
-    if q.through_seq is not None:
-        outer.append("x.seq <= ?")
-        outer_params.append(q.through_seq)
-    if q.after_seq is not None:
-        outer.append("x.seq > ?" if q.ascending else "x.seq < ?")
-        outer_params.append(q.after_seq)
+    outer, outer_params = _given(
+        ("x.stored > ?", q.since),
+        ("x.stored <= ?", q.until),
+        ("x.seq <= ?", q.through_seq),
+        ("x.seq > ?" if q.ascending else "x.seq < ?", q.after_seq),
+    )
+    outer.insert(0, "NOT x.voided")
     order = "ASC" if q.ascending else "DESC"
     if where:
         # a statement also matches through the statement its StatementRef targets
@@ -193,16 +186,18 @@ def page_sql(q: StatementQuery, mark: str = "?") -> tuple[str, list[Any]]:
     return sql.replace("?", mark), params + outer_params
 
 
+def _given(*conditions: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """The conditions whose one parameter is given (not None), and those parameters."""
+    given = [(sql, value) for sql, value in conditions if value is not None]
+    return [sql for sql, _ in given], [value for _, value in given]
+
+
 def _filters(q: StatementQuery) -> tuple[list[str], list[Any]]:
     """The conditions a statement itself must meet (before the StatementRef closure)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if q.verb is not None:
-        where.append("verb_id = ?")
-        params.append(q.verb)
-    if q.registration is not None:
-        where.append("registration = ?")
-        params.append(q.registration.lower())
+    where, params = _given(
+        ("verb_id = ?", q.verb),
+        ("registration = ?", q.registration.lower() if q.registration is not None else None),
+    )
     if q.agent is not None:
         if q.related_agents:
             where.append(MENTIONS.format(kind="agent"))

@@ -106,8 +106,8 @@ def typed_defs(top: str = '"{}"') -> dict[str, str]:
     return out
 
 
-def _typed_columns() -> str:
-    """The PATHS columns from DuckDB's typed JSON reader (:func:`typed_defs`)."""
+def path_columns() -> str:
+    """The PATHS columns (value and type) as a select list over the typed reader."""
     return ",\n        ".join(f"{expr} AS {name}" for name, expr in typed_defs().items())
 
 
@@ -117,7 +117,7 @@ def top_keys() -> list[str]:
 
 
 def typed_columns() -> str:
-    """The ``columns`` of DuckDB's typed JSON reader: a STRUCT per statement part."""
+    """The reader's ``columns`` argument (a STRUCT type per statement part)."""
     return ", ".join(
         f"'{k}': '{_struct_type(v, '$.' + k) if v else 'VARCHAR'}'"
         for k, v in sorted(_tree().items())
@@ -146,7 +146,7 @@ def typed_source(literal: str, fmt: str) -> str:
 def stage_sql(reader: str, table: str, *, typed: bool) -> str:
     """The staging query over ``reader`` (:func:`typed_source`, or a JSON objects reader)."""
     if typed:
-        source = f"SELECT ln, line, jt, keys,\n        {_typed_columns()}\n    FROM ({reader})"
+        source = f"SELECT ln, line, jt, keys,\n        {path_columns()}\n    FROM ({reader})"
     else:
         paths = ", ".join(_lit(path) for path in PATHS.values())
         columns = ",\n        ".join(
