@@ -1,20 +1,25 @@
-"""Storing statement batches: checked outside the store's lock, committed in groups.
+"""Storing statement batches: checked outside the store's lock, durable before the answer.
 
 A POSTed batch is validated and its rows built by :func:`prepare_batch` with no store
-held. :class:`StatementWriter` then commits it: batches that arrive while a commit runs
-wait and share the next transaction (group commit), and each caller returns only once
-the transaction holding its batch is committed, so a 200/204 still means durable.
-Within a group each batch is judged on its own (id conflicts, voiding): a refused batch
-stores nothing and does not affect the others.
+held. :class:`StatementWriter` then stores it. On a DuckDB file store most batches are
+judged against what is stored and journaled, appended to the statement journal and
+answered once a shared sync makes them durable; a mover stores them in large
+transactions. Other batches are committed in groups: batches that arrive while a commit
+runs wait and share the next transaction, and each caller returns only once the
+transaction holding its batch is committed. Either way a 200/204 means durable, and each
+batch is judged on its own (id conflicts, voiding): a refused batch stores nothing and
+does not affect the others.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from impactlens.domain.xapi import codec
@@ -26,7 +31,10 @@ from impactlens.domain.xapi.validation import VOIDED, check_statement
 from impactlens.services.lrs import authority, now
 from impactlens.store.base import Store
 from impactlens.store.lrs import Client, LrsStore, lrs_for
+from impactlens.store.lrs_journal import Journal, journal_path
 from impactlens.store.lrs_sql import NewStatements
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -266,20 +274,137 @@ class _Pending:
 
 
 class StatementWriter:
-    """Group commit: concurrent batches share one transaction, each answered after it.
+    """Stores checked batches; each caller returns once its statements are durable.
 
     ``hold`` opens the store under whatever lock guards it (the dashboard's held
-    store); it is taken only for the conflict checks, the insert and the commit.
+    store). With ``settled`` (the same store, without first storing journaled
+    statements) and a DuckDB file store, a batch that voids nothing and carries no
+    attachment content is judged against the store and the statements accepted before
+    it, appended to the statement journal (:mod:`impactlens.store.lrs_journal`) and
+    answered once a shared ``fdatasync`` covers it; a mover thread stores journaled
+    statements in large transactions, and ``hold`` must call :meth:`settle` before
+    anyone reads the store. Other batches (and every batch on PostgreSQL) go through a
+    group commit: concurrent batches share one transaction, each answered after it.
     """
 
-    def __init__(self, hold: Callable[[], AbstractContextManager[Store]]) -> None:
+    MOVE_ROWS = 2000  # journaled statements that wake the mover at once
+    MOVE_AFTER_S = 0.1  # the longest a statement waits to be moved when few arrive
+
+    def __init__(
+        self,
+        hold: Callable[[], AbstractContextManager[Store]],
+        settled: Callable[[], AbstractContextManager[Store]] | None = None,
+    ) -> None:
         self._hold = hold
+        self._settled = settled
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
+        # the journal's state: changed only under the store's lock (hold / settled)
+        self._journal: Journal | None = None
+        self._journal_off = settled is None
+        self._pending: list[NewStatements] = []
+        self._pending_rows = 0
+        self._pending_ids: dict[str, tuple[Batch, int]] = {}
+        self._wake = threading.Condition()
+        self._mover: threading.Thread | None = None
+        self._closed = False
 
     def write(self, batch: Batch) -> list[str]:
-        """Store a prepared batch; return its ids once committed (or raise its error)."""
+        """Store a prepared batch; return its ids once durable (or raise its error)."""
+        if not self._journal_off and not batch.parts:
+            ids = self._journaled(batch)
+            if ids is not None:
+                return ids
+        return self._group_write(batch)
+
+    # -- journal -------------------------------------------------------------------
+
+    def _journaled(self, batch: Batch) -> list[str] | None:
+        """Accept a batch into the journal; None when it must take the group commit."""
+        cols = _Columns.of(batch)
+        if any(cols.voids):
+            return None  # voiding reads and updates stored rows: the group commit does it
+        assert self._settled is not None
+        with self._settled() as store:
+            journal = self._journal_for(store)
+            if journal is None:
+                return None
+            lrs = lrs_for(store)
+            given = [i for i in batch.ids if i is not None]
+            known: dict[str, dict[str, Any] | tuple[Batch, int]] = {
+                i: codec.loads(s.text)
+                for i, s in lrs.find([i for i in given if i not in self._pending_ids]).items()
+            }
+            known.update((i, self._pending_ids[i]) for i in given if i in self._pending_ids)
+            positions, _ = _accept(batch, cols, known, {})
+            end = journal.written
+            if positions:
+                rows = batch.new.take(positions).stamped(_stored_time(lrs))
+                end = journal.append(rows)
+                self._pending.append(rows)
+                self._pending_rows += len(rows)
+                self._pending_ids.update((cols.ids[n], (batch, n)) for n in positions)
+        journal.sync(end)
+        if self._pending_rows >= self.MOVE_ROWS:
+            with self._wake:
+                self._wake.notify()
+        return cols.ids
+
+    def _journal_for(self, store: Store) -> Journal | None:
+        if self._journal is None and not self._journal_off:
+            path = getattr(store, "path", None)
+            if store.engine != "duckdb" or not isinstance(path, Path):
+                self._journal_off = True
+                return None
+            self._journal = Journal(journal_path(path))
+            self._mover = threading.Thread(target=self._move_loop, name="lrs-mover", daemon=True)
+            self._mover.start()
+        return self._journal
+
+    def settle(self, store: Store) -> None:
+        """Store every journaled statement in ``store`` (call under the store's lock)."""
+        if not self._pending:
+            return
+        assert self._journal is not None
+        lrs = lrs_for(store)
+        with lrs.transaction():
+            lrs.insert(NewStatements.concat(self._pending), None)
+        self._pending, self._pending_rows, self._pending_ids = [], 0, {}
+        self._journal.clear()
+
+    def _move_loop(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(
+                    lambda: self._closed or self._pending_rows >= self.MOVE_ROWS,
+                    timeout=self.MOVE_AFTER_S,
+                )
+                if self._closed:
+                    return
+            if self._pending_rows:
+                try:
+                    with self._hold():  # settles
+                        pass
+                except Exception:  # the rows stay journaled; the next reader tries again
+                    _log.exception("moving journaled statements into the store failed")
+
+    def close(self) -> None:
+        """Stop the mover and store what is journaled (the server is stopping)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        if self._mover is not None:
+            self._mover.join()
+        if self._journal is not None:
+            with self._hold():  # settles
+                pass
+            self._journal.close()
+            self._journal = None
+
+    # -- group commit --------------------------------------------------------------
+
+    def _group_write(self, batch: Batch) -> list[str]:
         mine = _Pending(batch)
         with self._queue_lock:
             self._queue.append(mine)

@@ -13,7 +13,7 @@ import contextlib
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class HeldWorkspace(Workspace):
         super().__init__(path)
         self.lock = threading.RLock()
         self._held: Store | None = None
+        # stores what the LRS journaled but has not stored yet; run before each use
+        self.settle: Callable[[Store], None] | None = None
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._files: dict[str, Path] = {}
         self._parsed: dict[str, ImpactPlan] = {}
@@ -82,7 +84,18 @@ class HeldWorkspace(Workspace):
 
     @contextmanager
     def store(self, *, read_only: bool = False) -> Iterator[Store]:
-        """The held store (opened for writing on first use), under the lock."""
+        """The held store (opened for writing on first use), under the lock, settled."""
+        with self.unsettled_store() as store:
+            if self.settle is not None:
+                self.settle(store)
+            yield store
+
+    @contextmanager
+    def unsettled_store(self) -> Iterator[Store]:
+        """The held store under the lock, statements the LRS journaled not yet stored.
+
+        Only the LRS's statement writer reads it this way (it knows what it journaled).
+        """
         from impactlens.store.registry import open_store
 
         with self.lock:
@@ -91,9 +104,11 @@ class HeldWorkspace(Workspace):
             yield self._held
 
     def close(self) -> None:
-        """Release the store and its write lock."""
+        """Release the store and its write lock (journaled statements stored first)."""
         with self.lock:
             if self._held is not None:
+                if self.settle is not None:
+                    self.settle(self._held)
                 self._held.close()
                 self._held = None
 

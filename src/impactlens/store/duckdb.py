@@ -65,8 +65,9 @@ class DuckDBStore(Store):
         self.location = str(path)
         self.read_only = read_only
         self.statement_ids = StatementIds()  # the LRS's filter of stored ids (statement_ids.py)
-        if read_only and not path.exists():
-            DuckDBStore(path).close()  # create and migrate it once, then reopen read-only
+        if read_only and (not path.exists() or _journaled(path)):
+            # create and migrate it (or store its journaled statements) once, then reopen
+            DuckDBStore(path).close()
         spill = path.parent / ".impactlens" / "tmp"
         spill.mkdir(parents=True, exist_ok=True)
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -83,6 +84,10 @@ class DuckDBStore(Store):
         self._con.execute("SET enable_progress_bar = false")  # stdout/stderr belong to the CLI
         self._migrate(read_only)
         self._ibis = ibis.duckdb.from_connection(self._con)
+        if not read_only and _journaled(path):
+            from impactlens.store.duckdb_lrs import move_in_journal
+
+            move_in_journal(self)
 
     def _migrate(self, read_only: bool) -> None:
         exists = self._con.execute(
@@ -268,3 +273,11 @@ class DuckDBStore(Store):
     def close(self) -> None:
         """Release the store (and its write lock)."""
         self._con.close()
+
+
+def _journaled(path: Path) -> bool:
+    """Whether the LRS's statement journal beside the store holds statements to store."""
+    from impactlens.store.lrs_journal import journal_path
+
+    journal = journal_path(path)
+    return journal.exists() and journal.stat().st_size > 0

@@ -120,6 +120,20 @@ class NewStatements:
         text = pc.replace_substring(self.statements["statement"], self.mark, mark)
         return self.statements.set_column(at, "statement", text)
 
+    def stamped(self, stored: datetime) -> NewStatements:
+        """The same rows with their stored time set (and the timestamp of those without)."""
+        t = self.statements
+        at = pa.array([stored] * len(self), pa.timestamp("us"))
+        text = pc.replace_substring(t["statement"], f'"{self.mark}"', f'"{iso(stored)}"')
+        for name, column in (
+            ("stored", at),
+            ("timestamp", pc.if_else(t["timestamp_pending"], at, t["timestamp"])),
+            ("timestamp_pending", pa.array([False] * len(self), pa.bool_())),
+            ("statement", text),
+        ):
+            t = t.set_column(t.column_names.index(name), name, column)
+        return NewStatements(t, self.refs)
+
     def numbered(self, first: int, stored: datetime | None) -> tuple[pa.Table, pa.Table]:
         """The ``xapi_statements`` and ``xapi_statement_refs`` rows: ``seq`` from ``first``,
         the stored time set (and the timestamp of statements that had none); ``None``

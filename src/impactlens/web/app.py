@@ -96,6 +96,7 @@ def create_app(workspace: Path | str, *, max_upload_bytes: int = DEFAULT_MAX_UPL
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.xapi.state.checkers.close()
+        app.state.xapi.state.writer.close()
         board.close()
 
     app = _App(

@@ -147,7 +147,11 @@ def create_xapi_app(
         mb = os.environ.get("IMPACTLENS_XAPI_MAX_MB", "")
         max_bytes = (int(mb) if mb.isdigit() else DEFAULT_MAX_MB) * 1024 * 1024
     credentials = Credentials()
-    writer = StatementWriter(board.ws.store)
+    writer = StatementWriter(board.ws.store, board.ws.unsettled_store)
+    move_ms = os.environ.get("IMPACTLENS_XAPI_MOVE_MS", "")
+    if move_ms.isdigit():
+        writer.MOVE_AFTER_S = int(move_ms) / 1000
+    board.ws.settle = writer.settle
     checkers = Checkers()
 
     def run(req: XRequest, handler: Handler) -> Response:
@@ -213,6 +217,7 @@ def create_xapi_app(
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
     app = Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
     app.state.checkers = checkers  # closed by the dashboard's shutdown
+    app.state.writer = writer  # closed (journaled statements stored) at shutdown
     return app
 
 

@@ -1,0 +1,140 @@
+"""The LRS's statement journal: acknowledged statements made durable before DuckDB has them.
+
+A DuckDB commit costs a few milliseconds whatever its size, so committing every POSTed
+batch on its own caps the LRS at a few thousand statements per second. Instead the
+server appends each accepted batch's rows (Arrow IPC, the stored time set) to this
+file and answers once an ``fdatasync`` covering them returns: many requests share one
+sync. The rows are moved into DuckDB later in large transactions; after such a move the
+journal is emptied. A store opened for writing first moves in whatever a journal still
+holds (a server that stopped before moving it), skipping statements already stored, so
+an acknowledged statement survives a crash either way.
+
+A record is ``MAGIC``, the payload's length and CRC-32, then the payload: two Arrow IPC
+streams (statements, references) with their lengths. A torn last record (a crash during
+the append, before its sync) fails its check and is ignored: it was never acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from impactlens.store.lrs_sql import NewStatements
+
+MAGIC = b"ILJ1"
+_HEAD = struct.Struct("<4sQI")  # magic, payload length, crc32
+_PART = struct.Struct("<Q")
+_log = logging.getLogger(__name__)
+
+
+def journal_path(store_path: Path) -> Path:
+    """Where the journal of the DuckDB store at ``store_path`` lives (beside it)."""
+    return store_path.with_name(store_path.name + ".xapi-journal")
+
+
+def encode(new: NewStatements) -> bytes:
+    """One record holding ``new`` (its rows already carry their stored time)."""
+    parts = [_ipc(new.statements), _ipc(new.refs)]
+    payload = b"".join(_PART.pack(len(p)) + p for p in parts)
+    return _HEAD.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def _table(data: memoryview) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def read_records(path: Path) -> Iterator[NewStatements]:
+    """The complete records of a journal file, in order (a torn tail is left out)."""
+    if not path.exists():
+        return
+    data = memoryview(path.read_bytes())
+    at = 0
+    while at + _HEAD.size <= len(data):
+        magic, length, crc = _HEAD.unpack_from(data, at)
+        payload = data[at + _HEAD.size : at + _HEAD.size + length]
+        if magic != MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
+            _log.warning("%s: a torn record at byte %d is ignored (never acknowledged)", path, at)
+            return
+        tables, inner = [], 0
+        for _ in range(2):
+            (size,) = _PART.unpack_from(payload, inner)
+            tables.append(_table(payload[inner + _PART.size : inner + _PART.size + size]))
+            inner += _PART.size + size
+        yield NewStatements(tables[0], tables[1])
+        at += _HEAD.size + length
+
+
+class Journal:
+    """The append-only journal file of one DuckDB store, with group ``fdatasync``.
+
+    Offsets are logical (bytes ever appended), so a caller waiting for its record to be
+    synced is answered correctly after the file was emptied: emptying happens only once
+    every appended row is committed in DuckDB, which is durable too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._written = 0  # logical bytes appended
+        self._synced = 0  # logical bytes known durable
+        self._lock = threading.Lock()  # _written, _synced
+        self._sync_lock = threading.Lock()  # one fdatasync at a time
+
+    @property
+    def written(self) -> int:
+        """The logical offset of the end of what was appended."""
+        with self._lock:
+            return self._written
+
+    def append(self, new: NewStatements) -> int:
+        """Write a record (not yet synced); return the logical offset that covers it.
+
+        Callers append in the order the rows are to be stored (under the store's lock).
+        """
+        record = encode(new)
+        view = memoryview(record)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        with self._lock:
+            self._written += len(record)
+            return self._written
+
+    def sync(self, upto: int) -> None:
+        """Return once everything up to logical offset ``upto`` is durable.
+
+        Concurrent callers share syncs: whoever syncs covers all bytes written before it
+        started, so the others find their offset covered and return.
+        """
+        with self._sync_lock:
+            with self._lock:
+                if self._synced >= upto:
+                    return
+                end = self._written
+            os.fdatasync(self._fd)
+            with self._lock:
+                self._synced = max(self._synced, end)
+
+    def clear(self) -> None:
+        """Empty the file: every record in it is committed in DuckDB."""
+        with self._sync_lock:
+            os.ftruncate(self._fd, 0)
+            with self._lock:
+                self._synced = self._written
+
+    def close(self) -> None:
+        """Close the file (its records stay for the next open to move in)."""
+        os.close(self._fd)

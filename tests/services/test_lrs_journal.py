@@ -1,0 +1,199 @@
+"""The statement journal: acknowledged statements durable before DuckDB has them.
+
+A batch the writer journals is answered once the journal is synced; a mover stores it
+later, and whoever takes the held store first stores what is still journaled. After a
+crash the next writable open of the store moves the journal in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from base64 import b64encode
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from impactlens.domain.settings import WorkspaceSettings
+from impactlens.domain.xapi.errors import XapiError
+from impactlens.services import lrs_batches as batches
+from impactlens.services.lrs import create_client
+from impactlens.services.portfolio import HeldWorkspace
+from impactlens.services.workspace import Workspace
+from impactlens.store.duckdb import DuckDBStore
+from impactlens.store.lrs import Client, StatementQuery, lrs_for
+from impactlens.store.lrs_journal import journal_path, read_records
+
+CLIENT = Client("k1", "journal", "all", "x")
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+def st(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.UUID(int=n)),
+        "actor": {"mbox": f"mailto:l{n}@example.com"},
+        "verb": {"id": "http://example.com/did"},
+        "object": {"id": f"http://example.com/a{n}"},
+        **extra,
+    }
+
+
+def batch(*statements: dict[str, Any]) -> batches.Batch:
+    return batches.prepare_batch(list(statements), client=CLIENT)
+
+
+@pytest.fixture
+def held(tmp_path: Path) -> Iterator[tuple[HeldWorkspace, batches.StatementWriter]]:
+    """A held DuckDB workspace and its writer, the mover too slow to run in a test."""
+    Workspace.create(tmp_path / "ws", WorkspaceSettings())
+    ws = HeldWorkspace(tmp_path / "ws")
+    writer = batches.StatementWriter(ws.store, ws.unsettled_store)
+    writer.MOVE_AFTER_S = 3600
+    writer.MOVE_ROWS = 10**9
+    ws.settle = writer.settle
+    yield ws, writer
+    writer.close()
+    ws.close()
+
+
+def store_file(workspace: Path) -> Path:
+    return Path(Workspace(workspace).store_url.removeprefix("duckdb://"))
+
+
+def stored_ids(ws: HeldWorkspace) -> list[str]:
+    with ws.unsettled_store() as store:
+        return [
+            s.statement_id for s in lrs_for(store).query(StatementQuery(limit=1000, ascending=True))
+        ]
+
+
+def test_journaled_batches_wait_in_the_journal_until_the_store_is_read(held: Any) -> None:
+    ws, writer = held
+    assert writer.write(batch(st(1), st(2))) == [str(uuid.UUID(int=n)) for n in (1, 2)]
+    writer.write(batch(st(3)))
+    path = journal_path(store_file(ws.path))
+    assert [len(r) for r in read_records(path)] == [2, 1]  # durable, not stored yet
+    assert stored_ids(ws) == []
+    with ws.store() as store:  # any reader settles first
+        rows = lrs_for(store).query(StatementQuery(limit=10, ascending=True))
+    assert [r.statement_id for r in rows] == [str(uuid.UUID(int=n)) for n in (1, 2, 3)]
+    assert [r.seq for r in rows] == [1, 2, 3]
+    assert rows[0].stored <= rows[2].stored
+    assert json.loads(rows[0].text)["stored"].endswith("Z")
+    assert path.stat().st_size == 0
+
+
+def test_ids_are_judged_against_journaled_statements_too(held: Any) -> None:
+    ws, writer = held
+    writer.write(batch(st(1)))
+    assert writer.write(batch(st(1))) == [str(uuid.UUID(int=1))]  # the same: a no-op
+    with pytest.raises(XapiError) as refused:
+        writer.write(batch(st(1, verb={"id": "http://example.com/other"}), st(4)))
+    assert refused.value.status == 409
+    # voiding a journaled statement takes the group commit, after the journal is stored
+    writer.write(
+        batch(
+            {
+                **st(5),
+                "verb": {"id": VOIDED},
+                "object": {"objectType": "StatementRef", "id": str(uuid.UUID(int=1))},
+            }
+        )
+    )
+    with ws.store() as store:
+        found = lrs_for(store).find([str(uuid.UUID(int=n)) for n in (1, 4, 5)])
+    assert found[str(uuid.UUID(int=1))].voided and str(uuid.UUID(int=4)) not in found
+    assert found[str(uuid.UUID(int=5))].seq == 2
+
+
+def test_a_crash_loses_no_acknowledged_statement(held: Any) -> None:
+    ws, writer = held
+    writer.write(batch(st(1), st(2)))
+    with ws.store():
+        pass  # these two are stored
+    writer.write(batch(st(3)))
+    path = store_file(ws.path)
+    # the same record journaled twice (stored before a crash, journal not yet emptied)
+    # and a torn append at the end (never acknowledged)
+    writer.write(batch(st(4)))
+    data = journal_path(path).read_bytes()
+    # crash: the connection goes away, nothing settles
+    with ws.unsettled_store() as store:
+        store.close()
+    ws._held = None
+    ws.settle = None
+    journal_path(path).write_bytes(data + data + b"ILJ1\xff\xff")
+    reopened = DuckDBStore(path, read_only=True)  # a reader too: opened for writing once
+    try:
+        rows = lrs_for(reopened).query(StatementQuery(limit=10, ascending=True))
+    finally:
+        reopened.close()
+    assert [r.statement_id for r in rows] == [str(uuid.UUID(int=n)) for n in (1, 2, 3, 4)]
+    assert journal_path(path).stat().st_size == 0
+
+
+def test_a_killed_server_keeps_what_it_acknowledged(tmp_path: Path) -> None:
+    """The real thing: ``impactlens serve`` killed right after its answers, then reopened."""
+    ws = Workspace.create(tmp_path / "ws", WorkspaceSettings())
+    client = create_client(ws, "crash", "all")
+    token = b64encode(f"{client.key}:{client.secret}".encode()).decode()
+    cli = Path(sys.executable).with_name("impactlens")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port), "-w", str(ws.path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "IMPACTLENS_XAPI_MOVE_MS": "60000"},  # the mover never runs
+    )
+    sent: list[str] = []
+    try:
+        _wait(port, proc)
+        for b in range(5):
+            body = [st(b * 10 + n) for n in range(1, 11)]
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/xapi/statements",
+                data=json.dumps(body).encode(),
+                headers={
+                    "Authorization": f"Basic {token}",
+                    "Content-Type": "application/json",
+                    "X-Experience-API-Version": "1.0.3",
+                },
+            )
+            with urllib.request.urlopen(req, timeout=30) as answer:
+                sent += json.loads(answer.read())
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    path = store_file(ws.path)
+    assert sum(len(r) for r in read_records(journal_path(path))) == 50  # only journaled
+    with ws.store() as store:
+        rows = lrs_for(store).query(StatementQuery(limit=100, ascending=True))
+    assert [r.statement_id for r in rows] == sent
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/xapi/about", timeout=2).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.2)
