@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "xapi-import": [PY, "bench/import_xapi.py", "--statements", "1000000"],
     "lrs-query": [PY, "bench/lrs_query.py", "--statements", "1000000", "--requests", "100"],
     "lrs-post": [PY, "bench/lrs_post.py"],
+    "lrs-store": [PY, "bench/lrs_store.py"],
     "web": [PY, "bench/web_http.py", "--scale", "--people", "100000", "--requests", "50"],
     "demo-study": [PY, "bench/demo_coverage.py", "--seeds", "1-20", "--jobs", "2"],
     "validation": [PY, "-m", "bench.validation", "--reps", "400", "--jobs", "2"],
