@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.services.test_lrs_batches import VOIDED, batch, st
 
 from impactlens.domain.settings import WorkspaceSettings
 from impactlens.domain.xapi.errors import XapiError
@@ -29,25 +30,8 @@ from impactlens.services.lrs import create_client
 from impactlens.services.portfolio import HeldWorkspace
 from impactlens.services.workspace import Workspace
 from impactlens.store.duckdb import DuckDBStore
-from impactlens.store.lrs import Client, StatementQuery, lrs_for
+from impactlens.store.lrs import StatementQuery, lrs_for
 from impactlens.store.lrs_journal import journal_path, read_records
-
-CLIENT = Client("k1", "journal", "all", "x")
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
-
-
-def st(n: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid.UUID(int=n)),
-        "actor": {"mbox": f"mailto:l{n}@example.com"},
-        "verb": {"id": "http://example.com/did"},
-        "object": {"id": f"http://example.com/a{n}"},
-        **extra,
-    }
-
-
-def batch(*statements: dict[str, Any]) -> batches.Batch:
-    return batches.prepare_batch(list(statements), client=CLIENT)
 
 
 @pytest.fixture
