@@ -291,8 +291,8 @@ class StatementWriter:
     """Stores checked batches; each caller returns once its statements are durable.
 
     ``hold`` opens the store under whatever lock guards it (the dashboard's held
-    store). With ``settled`` (the same store, without first storing journaled
-    statements) and a DuckDB file store, a batch that voids nothing and carries no
+    store). With ``unsettled`` (the same store without storing journaled statements
+    first) and a DuckDB file store, a batch that voids nothing and carries no
     attachment content is judged against the store and the statements accepted before
     it, appended to the statement journal (:mod:`impactlens.store.lrs_journal`) and
     answered once a shared ``fdatasync`` covers it; a mover thread stores journaled
@@ -307,16 +307,16 @@ class StatementWriter:
     def __init__(
         self,
         hold: Callable[[], AbstractContextManager[Store]],
-        settled: Callable[[], AbstractContextManager[Store]] | None = None,
+        unsettled: Callable[[], AbstractContextManager[Store]] | None = None,
     ) -> None:
         self._hold = hold
-        self._settled = settled
+        self._unsettled = unsettled
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
-        # the journal's state: changed only under the store's lock (hold / settled)
+        # the journal's state: changed only under the store's lock (hold / unsettled)
         self._journal: Journal | None = None
-        self._journal_off = settled is None
+        self._journal_off = unsettled is None
         self._pending: list[NewStatements] = []
         self._pending_rows = 0
         self._pending_ids: dict[str, tuple[Batch, int]] = {}
@@ -339,8 +339,8 @@ class StatementWriter:
         cols = _Columns.of(batch)
         if any(cols.voids):
             return None  # voiding reads and updates stored rows: the group commit does it
-        assert self._settled is not None
-        with self._settled() as store:
+        assert self._unsettled is not None
+        with self._unsettled() as store:
             journal = self._journal_for(store)
             if journal is None:
                 return None
