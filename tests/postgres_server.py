@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.served import free_port
 
 APT = "apt-get install -y --no-install-recommends postgresql"
 
@@ -32,12 +32,6 @@ def _bindir() -> Path:
     if not candidates:
         pytest.fail(f"PostgreSQL is not installed: run `make system-deps` (or `{APT}`)")
     return Path(candidates[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(args: list[str], as_postgres: bool) -> None:
@@ -55,7 +49,7 @@ def postgres_server() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="impactlens-pg-"))
     if as_postgres:
         shutil.chown(root, "postgres")
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     _run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], as_postgres)
     options = f"-k {root} -p {port} -c listen_addresses='' -F -c shared_buffers=64MB"
     log = root / "server.log"

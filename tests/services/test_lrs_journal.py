@@ -8,11 +8,7 @@ crash the next writable open of the store moves the journal in.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 from base64 import b64encode
@@ -21,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.served import start_server
 from tests.services.test_lrs_batches import VOIDED, batch, st
 
 from impactlens.domain.settings import WorkspaceSettings
@@ -129,21 +126,15 @@ def test_a_killed_server_keeps_what_it_acknowledged(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path / "ws", WorkspaceSettings())
     client = create_client(ws, "crash", "all")
     token = b64encode(f"{client.key}:{client.secret}".encode()).decode()
-    cli = Path(sys.executable).with_name("impactlens")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port), "-w", str(ws.path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "IMPACTLENS_XAPI_MOVE_MS": "60000"},  # the mover never runs
-    )
+    proc, base = start_server(
+        ws.path, ready="/xapi/about", env={"IMPACTLENS_XAPI_MOVE_MS": "60000"}
+    )  # the mover never runs
     sent: list[str] = []
     try:
-        _wait(port, proc)
         for b in range(5):
             body = [st(b * 10 + n) for n in range(1, 11)]
             req = urllib.request.Request(
-                f"http://127.0.0.1:{port}/xapi/statements",
+                f"{base}/xapi/statements",
                 data=json.dumps(body).encode(),
                 headers={
                     "Authorization": f"Basic {token}",
@@ -156,28 +147,10 @@ def test_a_killed_server_keeps_what_it_acknowledged(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
     path = store_file(ws.path)
     assert sum(len(r) for r in read_records(journal_path(path))) == 50  # only journaled
     with ws.store() as store:
         rows = lrs_for(store).query(StatementQuery(limit=100, ascending=True))
     assert [r.statement_id for r in rows] == sent
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/xapi/about", timeout=2).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.2)

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.served import CLI, start_server
 
 from .conftest import FEW_PROGRAM, PROGRAM, ROLES
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CLI = [sys.executable, "-m", "impactlens.cli"]
 BAD_COSTS = b"program,item,amount\nx,venue,1200\nx,trainer,lots\n"
 
 # WCAG 2.1 checks a script can make on the rendered page (no network, no axe): the page
@@ -107,12 +102,6 @@ def _accessible(page: Any, name: str) -> None:
         assert seen[0][1] == "skip", (name, seen)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(demo_source: Path) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
     """``impactlens serve`` on a copy of the demo workspace, with one user per role."""
@@ -126,24 +115,8 @@ def server(demo_source: Path) -> Iterator[tuple[str, dict[str, dict[str, str]]]]
             check=True,
         )
         users[role] = json.loads(made.stdout)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "-w", str(ws)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(ws, ready="/login")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/login", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start: {proc.stderr!r}") from None
-                time.sleep(0.2)
         yield base, users
     finally:
         proc.terminate()
