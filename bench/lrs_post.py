@@ -14,8 +14,12 @@ With ``--store postgresql://...`` the workspace's store is that (empty) PostgreS
 database and ``--workers N`` starts N server processes sharing it; the server CPU is
 then the workers' (PostgreSQL's own processes are not counted).
 
+With ``--stages`` the server also records where its time went (``bench/stages``: the
+wait for and the hold of the store's lock, checks, judging, journal, moves) and the
+table is printed after the run.
+
 Run: .venv/bin/python bench/lrs_post.py [--clients 4] [--batch 100] [--batches 50]
-     [--store URL] [--workers N] [--baseline]
+     [--store URL] [--workers N] [--baseline] [--stages]
 """
 
 from __future__ import annotations
@@ -76,14 +80,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(workspace: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """Start ``impactlens serve`` and wait until /xapi/about answers."""
+def serve(
+    workspace: Path, port: int, workers: int = 1, stages: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``impactlens serve`` and wait until /xapi/about answers.
+
+    With ``stages``, the server records its stage timings there (``bench/stages``).
+    """
     exe = Path(sys.executable).with_name("impactlens")
+    env = dict(os.environ)
+    if stages is not None:
+        path = [str(HERE / "stages"), *filter(None, [env.get("PYTHONPATH")])]
+        env.update(PYTHONPATH=os.pathsep.join(path), IMPACTLENS_BENCH_STAGES=str(stages))
     proc = subprocess.Popen(
         [str(exe), "serve", "--workspace", str(workspace), "--port", str(port)]
         + (["--workers", str(workers)] if workers > 1 else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     return _wait(proc, port)
 
@@ -167,6 +181,16 @@ def serve_floor(db: Path, port: int) -> subprocess.Popen[bytes]:
     return _wait(proc, port)
 
 
+def print_stages(stages: Path, elapsed: float) -> None:
+    """The server's stage timings (bench/stages/sitecustomize.py), warm-up included."""
+    time.sleep(1.5)  # the server writes them every second
+    found = json.loads(stages.read_text())
+    print(f"server stages (calls, mean ms, seconds; the run took {elapsed:.2f} s):")
+    for name, (calls, seconds) in found.items():
+        if calls:
+            print(f"  {name:<42} {calls:>6,.0f} {seconds / calls * 1e3:>8.2f} {seconds:>7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=4)
@@ -176,6 +200,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
     parser.add_argument(
         "--baseline", action="store_true", help="then the same load on bench/lrs_floor_app.py"
+    )
+    parser.add_argument(
+        "--stages", action="store_true", help="print where the server's time went (DuckDB)"
     )
     args = parser.parse_args()
     settings = WorkspaceSettings(store=args.store) if args.store else None
@@ -188,7 +215,8 @@ def main() -> None:
         "Content-Type": "application/json",
     }
     port = free_port()
-    proc = serve(ws.path, port, args.workers)
+    stages = Path(tempfile.mkdtemp()) / "stages.json" if args.stages else None
+    proc = serve(ws.path, port, args.workers, stages)
     # encoded before the clock starts, as a client sending what it has recorded would
     bodies = [
         json.dumps(
@@ -215,6 +243,8 @@ def main() -> None:
         f"clients {real.client_cpu / total * 1e6:.0f} us (2 cores: "
         f"{2e6 / total * real.elapsed:.0f} us of CPU per statement available)"
     )
+    if stages is not None:
+        print_stages(stages, real.elapsed)
     if args.baseline:
         db = Path(tempfile.mkdtemp()) / "floor.duckdb"
         port = free_port()

@@ -14,18 +14,4 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
-cmd="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    cmd="sudo sh -c '$cmd'"
-  else
-    echo "ImpactLens tests need: ${need[*]}. Install them with:  sudo $cmd" >&2
-    exit 1
-  fi
-fi
-echo "installing ${need[*]}: $cmd" >&2
-if ! eval "$cmd" >/tmp/impactlens-apt.log 2>&1; then
-  echo "failed: $cmd (log: /tmp/impactlens-apt.log)" >&2
-  tail -n 20 /tmp/impactlens-apt.log >&2
-  exit 1
-fi
+bash "$(dirname "$0")/apt-install.sh" "the full test suite" "${need[@]}"

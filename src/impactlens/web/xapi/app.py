@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from impactlens.domain.errors import WorkspaceError
+from impactlens.domain.xapi import compiled_modules
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.values import iso
 from impactlens.services.lrs import Credentials, now
@@ -153,6 +154,11 @@ def create_xapi_app(
         writer.MOVE_AFTER_S = int(move_ms) / 1000
     board.ws.settle = writer.settle
     checkers = Checkers()
+    if not all(compiled_modules().values()):
+        _log.warning(
+            "the xAPI statement checks run from source: `make compile` makes them about "
+            "twice as fast (docs/how-to/deploy.md)"
+        )
 
     def run(req: XRequest, handler: Handler) -> Response:
         if statements.is_write(req):

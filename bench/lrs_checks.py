@@ -1,0 +1,109 @@
+"""Benchmark: a POSTed statement's checks and rows in one thread, compiled against source.
+
+Encodes B batches of 100 statements (those of ``bench/lrs_post.py``), then times, per
+statement and best of 5 rounds, each step the server runs for a JSON body before it
+judges and journals it: parse (orjson), check (``check_statement``), rows
+(``pending_row``), Arrow (``NewStatements.of``) and the whole ``prepare_json``. It runs
+twice: as installed (the modules ``make compile`` compiles with mypyc, when compiled)
+and, as the baseline, in a child process that loads those modules from their ``.py``
+source; then prints the ratio of each step.
+
+Run: .venv/bin/python bench/lrs_checks.py [--batches 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.machinery as machinery
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+STEPS = ("parse", "check", "rows", "arrow", "whole")
+
+
+def source_only() -> None:
+    """Load impactlens.domain.xapi's modules from .py even where an extension is beside them."""
+    hook = machinery.FileFinder.path_hook((machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES))
+
+    def finder(path: str) -> Any:
+        if path.replace("\\", "/").endswith("impactlens/domain/xapi"):
+            return hook(path)
+        raise ImportError(path)
+
+    sys.path_hooks.insert(0, finder)
+    sys.path_importer_cache.clear()
+
+
+def measure(batches: int) -> dict[str, Any]:
+    """Microseconds per statement of each step, and whether the modules ran compiled."""
+    sys.path.insert(0, str(HERE))
+    from impactlens.domain.xapi import codec, validation
+    from impactlens.domain.xapi.rows import pending_row
+    from impactlens.services.lrs import authority
+    from impactlens.services.lrs_batches import prepare_json
+    from impactlens.store.lrs import Client
+    from impactlens.store.lrs_sql import NewStatements
+    from lrs_post import statement
+
+    client = Client("bench", "bench", "all", "-")
+    who = authority(client)
+    bodies = [
+        json.dumps([statement(b * 100 + i) for i in range(100)]).encode() for b in range(batches)
+    ]
+    parsed = [codec.loads(b) for b in bodies]
+    checked = [[validation.check_statement(s) for s in p] for p in parsed]
+    rows = [[pending_row(s, authority=who) for s in p] for p in checked]
+    steps: dict[str, Callable[[], object]] = {
+        "parse": lambda: [codec.loads(b) for b in bodies],
+        "check": lambda: [[validation.check_statement(s) for s in p] for p in parsed],
+        "rows": lambda: [[pending_row(s, authority=who) for s in p] for p in checked],
+        "arrow": lambda: [NewStatements.of(r) for r in rows],
+        "whole": lambda: [prepare_json(b, client=client) for b in bodies],
+    }
+    result: dict[str, Any] = {"compiled": not str(validation.__file__).endswith(".py")}
+    for name, step in steps.items():
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            step()
+            best = min(best, time.perf_counter() - start)
+        result[name] = best / (batches * 100) * 1e6
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=50)
+    parser.add_argument("--source", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.source:
+        source_only()
+        print(json.dumps(measure(args.batches)))
+        return
+    mine = measure(args.batches)
+    child = subprocess.run(
+        [sys.executable, __file__, "--source", "--batches", str(args.batches)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    base = json.loads(child.stdout)
+    label = "compiled" if mine["compiled"] else "source (not compiled: make compile)"
+    print(f"us per statement, {args.batches * 100:,} statements, best of 5:")
+    print(f"  {'step':<6} {label:>10} {'source':>8} {'source / this':>14}")
+    for name in STEPS:
+        print(
+            f"  {name:<6} {mine[name]:>10.1f} {base[name]:>8.1f} {base[name] / mine[name]:>14.2f}"
+        )
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
