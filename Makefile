@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 system-deps: ## install Debian's chromium for the real-browser tests (apt-get, needs root)
 	@bash scripts/system-deps.sh
 
-compile: $(STAMP) ## compile the xAPI statement checks with mypyc (twice as fast POSTs; needs gcc)
+compile: $(STAMP) ## compile the xAPI statement checks with mypyc (faster LRS POSTs; needs gcc)
 	@bash scripts/compile-checks.sh
 
 demo: $(STAMP) ## build the demo organisation in $(DIR), analyse it, write its reports

@@ -8,7 +8,7 @@ twice: as installed (the modules ``make compile`` compiles with mypyc, when comp
 and, as the baseline, in a child process that loads those modules from their ``.py``
 source; then prints the ratio of each step.
 
-Run: .venv/bin/python bench/lrs_checks.py [--batches 50]
+Run: .venv/bin/python bench/lrs_checks.py [--batches 50] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -78,30 +78,42 @@ def measure(batches: int) -> dict[str, Any]:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=50)
-    parser.add_argument("--source", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.source:
-        source_only()
-        print(json.dumps(measure(args.batches)))
-        return
-    mine = measure(args.batches)
-    child = subprocess.run(
-        [sys.executable, __file__, "--source", "--batches", str(args.batches)],
+def child(mode: str, batches: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--mode", mode, "--batches", str(batches)],
         capture_output=True,
         text=True,
         check=True,
     )
-    base = json.loads(child.stdout)
-    label = "compiled" if mine["compiled"] else "source (not compiled: make compile)"
-    print(f"us per statement, {args.batches * 100:,} statements, best of 5:")
+    return dict(json.loads(done.stdout))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5, help="alternated runs of each")
+    parser.add_argument("--mode", choices=("installed", "source"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode:
+        if args.mode == "source":
+            source_only()
+        print(json.dumps(measure(args.batches)))
+        return
+    runs: dict[str, list[dict[str, Any]]] = {"installed": [], "source": []}
+    for _ in range(args.rounds):
+        for mode, found in runs.items():
+            found.append(child(mode, args.batches))
+    mine = {n: min(r[n] for r in runs["installed"]) for n in STEPS}
+    base = {n: min(r[n] for r in runs["source"]) for n in STEPS}
+    label = "compiled" if runs["installed"][0]["compiled"] else "installed (not compiled)"
+    print(
+        f"us per statement, {args.batches * 100:,} statements, best of 5 in each of "
+        f"{args.rounds} alternated processes per side:"
+    )
     print(f"  {'step':<6} {label:>10} {'source':>8} {'source / this':>14}")
     for name in STEPS:
-        print(
-            f"  {name:<6} {mine[name]:>10.1f} {base[name]:>8.1f} {base[name] / mine[name]:>14.2f}"
-        )
+        ratio = base[name] / mine[name]
+        print(f"  {name:<6} {mine[name]:>10.1f} {base[name]:>8.1f} {ratio:>14.2f}")
     print(f"load average {os.getloadavg()}")
 
 

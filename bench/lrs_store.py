@@ -36,7 +36,7 @@ def run(batches: list[Batch], threads: int, *, journal: bool) -> tuple[float, fl
     Workspace.create(path, WorkspaceSettings())
     ws = HeldWorkspace(path)
     writer = StatementWriter(ws.store, ws.unsettled_store if journal else None)
-    ws.settle = writer.settle
+    ws.settled = writer.settled
     with ws.store():
         pass  # opened before the clock starts
     queue = iter(batches)

@@ -2,8 +2,9 @@
 # Compiles the xAPI statement checks and row building (the modules named in
 # src/impactlens/domain/xapi/__init__.py's COMPILED) into C extensions with mypyc, the
 # compiler that ships with mypy, and puts them beside their source, where Python loads
-# them first: a POSTed statement is then checked and turned into rows about twice as fast
-# (docs/performance.md). Does nothing when every extension is newer than its source.
+# them first: a POSTed statement is then checked and turned into rows 1.2-1.5x faster
+# (bench/lrs_checks.py, docs/performance.md). Does nothing when every extension is newer
+# than its source.
 # Needs a C compiler and Python's headers; installs them with apt-get when it can and
 # otherwise fails loudly, naming the command.
 set -euo pipefail

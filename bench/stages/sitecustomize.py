@@ -3,9 +3,9 @@
 ``bench/lrs_post.py --stages`` starts the server with this directory first on
 ``PYTHONPATH`` and ``IMPACTLENS_BENCH_STAGES`` naming a file. Python imports this module
 at start-up; in the server it wraps the functions of a POST's path (checking, judging
-and journaling, syncing, moving) and the held store's two locks (the wait for each, and
-how long each was held), and writes calls and seconds per stage to that file every
-second. Anything else that starts with this path does nothing.
+and journaling, syncing, moving) and the held store's two ways in (the wait for its
+lock, settling included, and how long it was held), and writes calls and seconds per
+stage to that file every second. Anything else that starts with this path does nothing.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def _install() -> None:
         (lrs_sql.NewStatements, "stamped", "  stamp the stored time"),
         (lrs_journal.Journal, "append", "  journal append"),
         (lrs_journal.Journal, "sync", "  journal sync"),
-        (lrs_batches.StatementWriter, "settle", "move journaled rows into the store"),
+        (lrs_batches.StatementWriter, "_move", "move journaled rows (judging goes on)"),
+        (lrs_batches.StatementWriter, "settle", "store journaled rows (judging waits)"),
     ]:
         _timed(owner, attr, name)
         _stats[name] = [0, 0.0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
+import time
 import urllib.request
 import uuid
 from base64 import b64encode
@@ -17,18 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.ingest.xapi_statements import write_lines
 from tests.served import start_server
 from tests.services.test_lrs_batches import VOIDED, batch, st
 
 from impactlens.domain.settings import WorkspaceSettings
 from impactlens.domain.xapi.errors import XapiError
+from impactlens.ingest.xapi import import_statements
 from impactlens.services import lrs_batches as batches
 from impactlens.services.lrs import create_client
 from impactlens.services.portfolio import HeldWorkspace
 from impactlens.services.workspace import Workspace
 from impactlens.store.duckdb import DuckDBStore
+from impactlens.store.duckdb_lrs import DuckDBLrs
 from impactlens.store.lrs import StatementQuery, lrs_for
-from impactlens.store.lrs_journal import journal_path, read_records
+from impactlens.store.lrs_journal import journal_path, other_file, read_records
 
 
 @pytest.fixture
@@ -39,7 +44,7 @@ def held(tmp_path: Path) -> Iterator[tuple[HeldWorkspace, batches.StatementWrite
     writer = batches.StatementWriter(ws.store, ws.unsettled_store)
     writer.MOVE_AFTER_S = 3600
     writer.MOVE_ROWS = 10**9
-    ws.settle = writer.settle
+    ws.settled = writer.settled
     yield ws, writer
     writer.close()
     ws.close()
@@ -110,7 +115,7 @@ def test_a_crash_loses_no_acknowledged_statement(held: Any) -> None:
     with ws.unsettled_store() as store:
         store.close()
     ws._held = None
-    ws.settle = None
+    ws.settled = None
     journal_path(path).write_bytes(data + data + b"ILJ1\xff\xff")
     reopened = DuckDBStore(path, read_only=True)  # a reader too: opened for writing once
     try:
@@ -154,3 +159,151 @@ def test_a_killed_server_keeps_what_it_acknowledged(tmp_path: Path) -> None:
     with ws.store() as store:
         rows = lrs_for(store).query(StatementQuery(limit=100, ascending=True))
     assert [r.statement_id for r in rows] == sent
+
+
+class _Blocked:
+    """DuckDBLrs.insert held at its start in the mover's thread until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        inner = DuckDBLrs.insert
+
+        def insert(lrs: DuckDBLrs, *args: Any, **kwargs: Any) -> None:
+            if threading.current_thread().name == "lrs-mover":
+                self.entered.set()
+                assert self.release.wait(30)
+                if fail:
+                    raise OSError("disk full")
+            inner(lrs, *args, **kwargs)
+
+        monkeypatch.setattr(DuckDBLrs, "insert", insert)
+
+
+def move_in_background(writer: batches.StatementWriter) -> threading.Thread:
+    """Wake the mover (the fixture's never wakes by itself) and return its thread."""
+    assert writer._mover is not None
+    writer.MOVE_ROWS = 1
+    with writer._wake:
+        writer._wake.notify()
+    return writer._mover
+
+
+def test_batches_are_judged_and_journaled_while_a_move_runs(
+    held: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, writer = held
+    writer.write(batch(st(1), st(2)))
+    blocked = _Blocked(monkeypatch)
+    move_in_background(writer)
+    assert blocked.entered.wait(30)  # the mover holds the store, inserting 1 and 2
+    writer.MOVE_ROWS = 10**9
+    # judged without the store: new ids accepted, the moving ones known, 409 on a change
+    assert writer.write(batch(st(3))) == [str(uuid.UUID(int=3))]
+    assert writer.write(batch(st(1), st(4))) == [str(uuid.UUID(int=n)) for n in (1, 4)]
+    with pytest.raises(XapiError) as refused:
+        writer.write(batch(st(2, verb={"id": "http://example.com/other"})))
+    assert refused.value.status == 409
+    path = journal_path(store_file(ws.path))
+    assert [len(r) for r in read_records(path)] == [2]  # the moving rows, synced
+    assert [len(r) for r in read_records(other_file(path))] == [1, 1]  # 3; 4 (1 is known)
+    blocked.release.set()
+    for _ in range(300):  # the move commits, then empties the file it moved
+        if path.stat().st_size == 0:
+            break
+        time.sleep(0.01)
+    assert path.stat().st_size == 0 and other_file(path).stat().st_size > 0
+    assert stored_ids(ws) == [str(uuid.UUID(int=n)) for n in (1, 2)]
+    with ws.store() as store:  # the reader stores 3 and 4 after them
+        rows = lrs_for(store).query(StatementQuery(limit=10, ascending=True))
+    assert [r.statement_id for r in rows] == [str(uuid.UUID(int=n)) for n in (1, 2, 3, 4)]
+    assert [r.seq for r in rows] == [1, 2, 3, 4]
+    assert other_file(path).stat().st_size == 0
+    assert writer.write(batch(st(2))) == [str(uuid.UUID(int=2))]  # stored: still a no-op
+    with ws.store():
+        pass
+    assert len(stored_ids(ws)) == 4
+
+
+def test_a_crash_during_a_move_loses_nothing(held: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, writer = held
+    writer.write(batch(st(1), st(2)))
+    blocked = _Blocked(monkeypatch, fail=True)  # the move never commits
+    move_in_background(writer)
+    assert blocked.entered.wait(30)
+    writer.MOVE_ROWS = 10**9
+    writer.write(batch(st(3)))
+    blocked.release.set()
+    for _ in range(300):
+        if writer._stuck:
+            break
+        time.sleep(0.01)
+    path, store_path = journal_path(store_file(ws.path)), store_file(ws.path)
+    older, newer = path.read_bytes(), other_file(path).read_bytes()
+    assert older and newer
+    with ws.unsettled_store() as store:  # crash: the connection goes away, nothing settles
+        store.close()
+    ws._held = None
+    ws.settled = None
+    # which file is older is read from the records: swapped, the order holds
+    path.write_bytes(newer)
+    other_file(path).write_bytes(older)
+    reopened = DuckDBStore(store_path)
+    try:
+        rows = lrs_for(reopened).query(StatementQuery(limit=10, ascending=True))
+    finally:
+        reopened.close()
+    assert [r.statement_id for r in rows] == [str(uuid.UUID(int=n)) for n in (1, 2, 3)]
+    assert [r.seq for r in rows] == [1, 2, 3]
+    assert path.stat().st_size == 0 and other_file(path).stat().st_size == 0
+
+
+def test_a_failed_move_keeps_the_rows_journaled(
+    held: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws, writer = held
+    writer.write(batch(st(1), st(2)))
+    blocked = _Blocked(monkeypatch, fail=True)
+    mover = move_in_background(writer)
+    assert blocked.entered.wait(30)
+    writer.MOVE_ROWS = 10**9
+    writer.write(batch(st(3)))
+    blocked.release.set()
+    for _ in range(300):
+        if writer._stuck:
+            break
+        time.sleep(0.01)
+    assert writer._stuck and mover.is_alive()
+    assert "moving journaled statements into the store failed" in caplog.text
+    monkeypatch.undo()
+    # judged against the rows the failed move gave back: a no-op, then a conflict
+    assert writer.write(batch(st(1))) == [str(uuid.UUID(int=1))]
+    with pytest.raises(XapiError):
+        writer.write(batch(st(3, verb={"id": "http://example.com/other"})))
+    with ws.store() as store:
+        rows = lrs_for(store).query(StatementQuery(limit=10, ascending=True))
+    assert [r.statement_id for r in rows] == [str(uuid.UUID(int=n)) for n in (1, 2, 3)]
+    assert not writer._stuck
+    assert writer.write(batch(st(2), st(5))) == [str(uuid.UUID(int=n)) for n in (2, 5)]
+    with ws.store():
+        pass
+    assert stored_ids(ws) == [str(uuid.UUID(int=n)) for n in (1, 2, 3, 5)]
+
+
+def test_statements_written_by_another_use_of_the_store_are_judged(
+    held: Any, tmp_path: Path
+) -> None:
+    """An import through the held store (no filter follows it) is seen by the next judge."""
+    ws, writer = held
+    writer.write(batch(st(1)))  # the writer is judging: its filter is loaded
+    # an id whose first 64 bits (the filter's key) no other id of these tests shares
+    imported = "7f3e2d1c-0b0a-4999-8888-777766665555"
+    other = st(7, id=imported, verb={"id": "http://example.com/imported"})
+    with ws.store() as store:
+        import_statements(store, [write_lines(tmp_path / "s.jsonl", [other])])
+    assert writer.write(batch(other)) == [imported]  # the same: a no-op
+    with pytest.raises(XapiError) as refused:
+        writer.write(batch(st(7, id=imported)))  # another statement with the imported id
+    assert refused.value.status == 409
+    with ws.store():
+        pass
+    assert stored_ids(ws) == [str(uuid.UUID(int=1)), imported]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from impactlens.domain.xapi.signatures import CONTENT_TYPE, check_signature, sig
 from impactlens.domain.xapi.validation import VOIDED, check_statement
 from impactlens.services.lrs import authority, now
 from impactlens.store.base import Store
+from impactlens.store.duckdb_lrs import DuckDBLrs
 from impactlens.store.lrs import Client, LrsStore, lrs_for
 from impactlens.store.lrs_journal import Journal, journal_path
 from impactlens.store.lrs_sql import NewStatements
@@ -293,12 +294,20 @@ class StatementWriter:
     ``hold`` opens the store under whatever lock guards it (the dashboard's held
     store). With ``unsettled`` (the same store without storing journaled statements
     first) and a DuckDB file store, a batch that voids nothing and carries no
-    attachment content is judged against the store and the statements accepted before
-    it, appended to the statement journal (:mod:`impactlens.store.lrs_journal`) and
-    answered once a shared ``fdatasync`` covers it; a mover thread stores journaled
-    statements in large transactions, and ``hold`` must call :meth:`settle` before
-    anyone reads the store. Other batches (and every batch on PostgreSQL) go through a
-    group commit: concurrent batches share one transaction, each answered after it.
+    attachment content is *judged* (its ids against the store and the statements
+    accepted before it), appended to the statement journal
+    (:mod:`impactlens.store.lrs_journal`) and answered once a shared ``fdatasync``
+    covers it. Judging takes the writer's own lock, not the store's: it reads the
+    store's id filter and, for the rare id the filter cannot rule out, a cursor of its
+    own. A mover thread stores journaled statements in large transactions while new
+    ones keep being judged (the journal switches files first). Every other use of the
+    store goes through :meth:`settled` (``hold`` must use it): journaled statements are
+    stored first and no batch is judged until the use ends, so a use that writes
+    statements some other way cannot race a judge. Other batches (and every batch on
+    PostgreSQL) go through a group commit: concurrent batches share one transaction,
+    each answered after it.
+
+    Locks are taken in one order: the store's, then the writer's.
     """
 
     MOVE_ROWS = 2000  # journaled statements that wake the mover at once
@@ -314,12 +323,16 @@ class StatementWriter:
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
-        # the journal's state: changed only under the store's lock (hold / unsettled)
+        # judging, the journal and what it holds: changed only under _judge
+        self._judge = threading.RLock()
         self._journal: Journal | None = None
         self._journal_off = unsettled is None
+        self._view: DuckDBLrs | None = None  # the store seen by judges, on their cursor
+        self._cursor: Any = None
         self._pending: list[NewStatements] = []
         self._pending_rows = 0
         self._pending_ids: dict[str, tuple[Batch, int]] = {}
+        self._stuck = False  # a move failed: its rows are back in _pending, both files used
         self._wake = threading.Condition()
         self._mover: threading.Thread | None = None
         self._closed = False
@@ -339,22 +352,24 @@ class StatementWriter:
         cols = _Columns.of(batch)
         if any(cols.voids):
             return None  # voiding reads and updates stored rows: the group commit does it
-        assert self._unsettled is not None
-        with self._unsettled() as store:
-            journal = self._journal_for(store)
-            if journal is None:
+        if self._journal is None and not self._start():
+            return None
+        with self._judge:
+            journal, view = self._journal, self._view
+            if journal is None or view is None:  # closed meanwhile
                 return None
-            lrs = lrs_for(store)
             given = [i for i in batch.ids if i is not None]
             known: dict[str, dict[str, Any] | tuple[Batch, int]] = {
                 i: codec.loads(s.text)
-                for i, s in lrs.find([i for i in given if i not in self._pending_ids]).items()
+                for i, s in view.find_by_filter(
+                    [i for i in given if i not in self._pending_ids]
+                ).items()
             }
             known.update((i, self._pending_ids[i]) for i in given if i in self._pending_ids)
             positions, _ = _accept(batch, cols, known, {})
             end = journal.written
             if positions:
-                rows = batch.new.take(positions).stamped(_stored_time(lrs))
+                rows = batch.new.take(positions).stamped(_stored_time(view))
                 end = journal.append(rows)
                 self._pending.append(rows)
                 self._pending_rows += len(rows)
@@ -365,27 +380,88 @@ class StatementWriter:
                 self._wake.notify()
         return cols.ids
 
-    def _journal_for(self, store: Store) -> Journal | None:
-        if self._journal is None and not self._journal_off:
+    def _start(self) -> bool:
+        """Open the journal, the judges' cursor and the id filter (False: no journal here)."""
+        assert self._unsettled is not None
+        with self._unsettled() as store, self._judge:
+            if self._journal is not None or self._journal_off or self._closed:
+                return self._journal is not None
             path = getattr(store, "path", None)
             if store.engine != "duckdb" or not isinstance(path, Path):
                 self._journal_off = True
-                return None
+                return False
+            from impactlens.store.duckdb import DuckDBStore
+
+            assert isinstance(store, DuckDBStore)
+            lrs = DuckDBLrs(store)
+            lrs.check_filter()
+            _stored_time(lrs)  # the clock starts after the last stored statement
+            self._cursor = store._con.cursor()
+            self._view = DuckDBLrs(store, self._cursor)
             self._journal = Journal(journal_path(path))
             self._mover = threading.Thread(target=self._move_loop, name="lrs-mover", daemon=True)
             self._mover.start()
-        return self._journal
+            return True
+
+    @contextmanager
+    def settled(self, store: Store, read_only: bool = False) -> Iterator[None]:
+        """Around a use of the store (under its lock): journaled statements stored first.
+
+        No batch is judged until the use ends; then, unless the use was ``read_only``,
+        the id filter is checked against the table (the use may have written statements,
+        or failed after an insert the filter followed before the rollback).
+        """
+        with self._judge:
+            self.settle(store)
+            try:
+                yield
+            finally:
+                if not read_only and self._journal is not None:
+                    DuckDBLrs(store).check_filter()
 
     def settle(self, store: Store) -> None:
-        """Store every journaled statement in ``store`` (call under the store's lock)."""
-        if not self._pending:
-            return
-        assert self._journal is not None
-        lrs = lrs_for(store)
-        with lrs.transaction():
-            lrs.insert(NewStatements.concat(self._pending), None)
-        self._pending, self._pending_rows, self._pending_ids = [], 0, {}
-        self._journal.clear()
+        """Store every journaled statement in ``store`` (under its lock and the writer's)."""
+        with self._judge:
+            if not self._pending:
+                return
+            assert self._journal is not None
+            lrs = lrs_for(store)
+            with lrs.transaction():
+                lrs.insert(NewStatements.concat(self._pending), None)
+            if self._stuck and isinstance(lrs, DuckDBLrs):
+                lrs.check_filter()  # the failed move's insert may have moved it
+            self._pending, self._pending_rows, self._pending_ids = [], 0, {}
+            self._journal.clear()
+            self._stuck = False
+
+    def _move(self) -> None:
+        """Store the journaled statements while new ones are judged (the mover's turn)."""
+        assert self._unsettled is not None
+        with self._unsettled() as store:
+            with self._judge:
+                if self._stuck or self._journal is None:
+                    self.settle(store)  # judges wait: the simple way after a failure
+                    return
+                moving, self._pending, self._pending_rows = self._pending, [], 0
+                if not moving:
+                    return
+                self._journal.switch()
+            lrs = DuckDBLrs(store)
+            try:
+                with lrs.transaction():
+                    lrs.insert(NewStatements.concat(moving), None)
+                lrs.check_filter()  # judges trust it: it must have followed the insert
+            except Exception:
+                with self._judge:  # back in front; both files hold journaled rows now
+                    self._pending = moving + self._pending
+                    self._pending_rows = sum(len(p) for p in self._pending)
+                    self._stuck = True
+                raise
+            with self._judge:
+                for new in moving:
+                    for i in new.statements["statement_id"].to_pylist():
+                        self._pending_ids.pop(i, None)
+                self._journal.retire()
 
     def _move_loop(self) -> None:
         while True:
@@ -398,9 +474,8 @@ class StatementWriter:
                     return
             if self._pending_rows:
                 try:
-                    with self._hold():  # settles
-                        pass
-                except Exception:  # the rows stay journaled; the next reader tries again
+                    self._move()
+                except Exception:  # the rows stay journaled; the next move tries again
                     _log.exception("moving journaled statements into the store failed")
 
     def close(self) -> None:
@@ -413,8 +488,10 @@ class StatementWriter:
         if self._journal is not None:
             with self._hold():  # settles
                 pass
-            self._journal.close()
-            self._journal = None
+            with self._judge:
+                self._journal.close()
+                self._cursor.close()
+                self._journal = self._view = self._cursor = None
 
     # -- group commit --------------------------------------------------------------
 

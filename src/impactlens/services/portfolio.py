@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,9 @@ class HeldWorkspace(Workspace):
         super().__init__(path)
         self.lock = threading.RLock()
         self._held: Store | None = None
-        # stores what the LRS journaled but has not stored yet; run before each use
-        self.settle: Callable[[Store], None] | None = None
+        # around each use: stores what the LRS journaled first and holds off new statements
+        # until the use ends (StatementWriter.settled); its flag says the use only reads
+        self.settled: Callable[[Store, bool], AbstractContextManager[None]] | None = None
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._files: dict[str, Path] = {}
         self._parsed: dict[str, ImpactPlan] = {}
@@ -86,9 +87,11 @@ class HeldWorkspace(Workspace):
     def store(self, *, read_only: bool = False) -> Iterator[Store]:
         """The held store (opened for writing on first use), under the lock, settled."""
         with self.unsettled_store() as store:
-            if self.settle is not None:
-                self.settle(store)
-            yield store
+            if self.settled is None:
+                yield store
+            else:
+                with self.settled(store, read_only):
+                    yield store
 
     @contextmanager
     def unsettled_store(self) -> Iterator[Store]:
@@ -107,8 +110,9 @@ class HeldWorkspace(Workspace):
         """Release the store and its write lock (journaled statements stored first)."""
         with self.lock:
             if self._held is not None:
-                if self.settle is not None:
-                    self.settle(self._held)
+                if self.settled is not None:
+                    with self.settled(self._held, True):
+                        pass
                 self._held.close()
                 self._held = None
 

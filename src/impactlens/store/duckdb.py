@@ -277,7 +277,7 @@ class DuckDBStore(Store):
 
 def _journaled(path: Path) -> bool:
     """Whether the LRS's statement journal beside the store holds statements to store."""
-    from impactlens.store.lrs_journal import journal_path
+    from impactlens.store.lrs_journal import journal_path, other_file
 
     journal = journal_path(path)
-    return journal.exists() and journal.stat().st_size > 0
+    return any(f.exists() and f.stat().st_size > 0 for f in (journal, other_file(journal)))

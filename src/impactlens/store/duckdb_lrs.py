@@ -31,13 +31,14 @@ _COLUMNS = ", ".join(COLUMNS)
 class DuckDBLrs(SharedLrsSql, LrsStore):
     """The LRS over a DuckDB store (the caller serialises access, e.g. under a lock)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        """The LRS of ``store``, over its connection or ``con`` (a cursor of it)."""
         from impactlens.store.duckdb import DuckDBStore
 
         if not isinstance(store, DuckDBStore):
             raise NotImplementedError(f"the LRS needs the DuckDB engine, not {store.engine}")
         self._store: DuckDBStore = store
-        self._con: duckdb.DuckDBPyConnection = store._con
+        self._con: duckdb.DuckDBPyConnection = store._con if con is None else con
         self._seen: tuple[int, int] | None = None  # (rows, last seq) as find() read them
 
     @contextmanager
@@ -81,10 +82,28 @@ class DuckDBLrs(SharedLrsSql, LrsStore):
             known.load(keys["k"], version)
         return known.candidates(ids)
 
+    def check_filter(self) -> None:
+        """Reload the id filter if the table changed since the filter last followed it."""
+        self._maybe_stored([])
+
     def find(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
         """Stored statements by (lower-case) id."""
+        return self._lookup(self._maybe_stored(list(dict.fromkeys(ids))))
+
+    def find_by_filter(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """As :meth:`find`, taking the id filter as current without asking the table.
+
+        For a caller that keeps the filter current itself (the statement writer: every
+        insert follows it, and :meth:`check_filter` after any other use of the store);
+        it may run on a cursor while another thread inserts on the store's connection.
+        """
+        if self._store.statement_ids.version is None:
+            return self.find(ids)
+        return self._lookup(self._store.statement_ids.candidates(list(dict.fromkeys(ids))))
+
+    def _lookup(self, ids: list[str]) -> dict[str, StoredStatement]:
         found: dict[str, StoredStatement] = {}
-        for chunk in batched(self._maybe_stored(list(dict.fromkeys(ids)))):
+        for chunk in batched(ids):
             marks = ", ".join("?" for _ in chunk)
             # the seqs from the narrow id column first, then only those rows' JSON
             seqs = self._con.execute(
@@ -212,27 +231,29 @@ def move_in_journal(store: Store) -> int:
     """Store what the statement journal of a DuckDB store still holds; return how many.
 
     A server that stopped (or crashed) before moving its journaled statements into the
-    store left them in the journal file (:mod:`.lrs_journal`). They are appended in
-    journal order, each one unless its id is stored already (moved before the stop), in
-    one transaction; then the file is emptied.
+    store left them in the journal's files (:mod:`.lrs_journal`). They are appended in
+    the order accepted, each one unless its id is stored already (moved before the
+    stop), in one transaction; then the files are emptied.
     """
     from impactlens.store.duckdb import DuckDBStore
-    from impactlens.store.lrs_journal import journal_path, read_records
+    from impactlens.store.lrs_journal import journal_path, other_file, read_journal
 
     assert isinstance(store, DuckDBStore)
     path = journal_path(store.path)
-    if not path.exists() or path.stat().st_size == 0:
+    files = [f for f in (path, other_file(path)) if f.exists() and f.stat().st_size]
+    if not files:
         return 0
     lrs = DuckDBLrs(store)
     moved = 0
     with lrs.transaction():
-        for new in read_records(path):
+        for new in read_journal(path):
             ids = new.statements["statement_id"].to_pylist()
             stored = lrs.find(ids)
             keep = [n for n, i in enumerate(ids) if i not in stored]
             lrs.insert(new.take(keep), None)
             moved += len(keep)
-    with path.open("r+b") as f:
-        f.truncate(0)
-        os.fsync(f.fileno())
+    for file in files:
+        with file.open("r+b") as f:
+            f.truncate(0)
+            os.fsync(f.fileno())
     return moved

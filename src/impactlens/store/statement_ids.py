@@ -10,10 +10,13 @@ look-up, never a wrong answer.
 The filter belongs to one open store. It remembers the table's (row count, last
 ``seq``) after its own inserts; any other change (an import, a retention run, a
 rolled-back transaction) moves those, and the filter reloads before it is trusted.
+Its methods may be called from several threads (the LRS judges batches while another
+thread stores earlier ones).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -40,28 +43,33 @@ class StatementIds:
         self._sorted = np.empty(0, dtype=np.uint64)
         self._recent: set[int] = set()
         self.version: tuple[int, int] | None = None  # (rows, last seq) it describes
+        self._lock = threading.Lock()
 
     def load(self, keys: np.ndarray, version: tuple[int, int]) -> None:
         """Replace the filter with the keys of every stored statement."""
-        self._sorted = np.unique(keys.astype(np.uint64, copy=False))
-        self._recent = set()
-        self.version = version
+        ordered = np.unique(keys.astype(np.uint64, copy=False))
+        with self._lock:
+            self._sorted, self._recent, self.version = ordered, set(), version
 
     def candidates(self, ids: Sequence[str]) -> list[str]:
         """The ids that may be stored (the others are certainly new)."""
         if not ids:
             return []
         keys = np.fromiter((id_key(i) for i in ids), dtype=np.uint64, count=len(ids))
-        at = np.searchsorted(self._sorted, keys).clip(max=max(len(self._sorted) - 1, 0))
-        hit = (self._sorted[at] == keys) if len(self._sorted) else np.zeros(len(ids), bool)
-        recent = self._recent
+        with self._lock:
+            ordered, recent = self._sorted, self._recent
+        at = np.searchsorted(ordered, keys).clip(max=max(len(ordered) - 1, 0))
+        hit = (ordered[at] == keys) if len(ordered) else np.zeros(len(ids), bool)
         return [i for i, k, h in zip(ids, keys.tolist(), hit, strict=True) if h or k in recent]
 
     def add(self, ids: Iterable[str], version: tuple[int, int]) -> None:
         """Record ids just inserted and the table version after the insert."""
-        self._recent.update(id_key(i) for i in ids)
-        if len(self._recent) > _MERGE_AT:
-            merged = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
-            self._sorted = np.union1d(self._sorted, merged)
-            self._recent = set()
-        self.version = version
+        keys = {id_key(i) for i in ids}
+        with self._lock:
+            recent = self._recent | keys  # a new set: a reader's copy is never changed
+            if len(recent) > _MERGE_AT:
+                merged = np.fromiter(recent, dtype=np.uint64, count=len(recent))
+                self._sorted, self._recent = np.union1d(self._sorted, merged), set()
+            else:
+                self._recent = recent
+            self.version = version

@@ -3,8 +3,9 @@
 The modules in :data:`COMPILED` check every POSTed statement and build its rows, the
 LRS's hottest Python. ``make compile`` (``scripts/compile-checks.sh``) compiles them with
 mypyc into C extensions beside their source, which Python then loads instead of the
-``.py`` (about twice as fast; without them the source runs, same behaviour). An extension
-older than its source would run stale code, so importing this package refuses it.
+``.py``: 1.2-1.5x faster (``bench/lrs_checks.py``); without them the source runs, with the
+same answers. An extension older than its source would run stale code, so importing this
+package refuses it.
 """
 
 from __future__ import annotations

@@ -152,12 +152,12 @@ def create_xapi_app(
     move_ms = os.environ.get("IMPACTLENS_XAPI_MOVE_MS", "")
     if move_ms.isdigit():
         writer.MOVE_AFTER_S = int(move_ms) / 1000
-    board.ws.settle = writer.settle
+    board.ws.settled = writer.settled
     checkers = Checkers()
     if not all(compiled_modules().values()):
         _log.warning(
-            "the xAPI statement checks run from source: `make compile` makes them about "
-            "twice as fast (docs/how-to/deploy.md)"
+            "the xAPI statement checks run from source: `make compile` makes them faster "
+            "(docs/how-to/deploy.md)"
         )
 
     def run(req: XRequest, handler: Handler) -> Response:
