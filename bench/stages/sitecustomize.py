@@ -87,11 +87,12 @@ def _install() -> None:
         (lrs_batches.StatementWriter, "_journaled", "judge, journal, sync"),
         (duckdb_lrs.DuckDBLrs, "find", "  find stored ids"),
         (duckdb_lrs.DuckDBLrs, "_version", "    probe the table version"),
-        (lrs_sql.NewStatements, "stamped", "  stamp the stored time"),
+        (lrs_sql.NewStatements, "dated", "  date the batch"),
         (lrs_journal.Journal, "append", "  journal append"),
         (lrs_journal.Journal, "sync", "  journal sync"),
         (lrs_batches.StatementWriter, "_move", "move journaled rows (judging goes on)"),
         (lrs_batches.StatementWriter, "settle", "store journaled rows (judging waits)"),
+        (lrs_sql.NewStatements, "stamped", "  stamp a batch's text (moving or storing)"),
     ]:
         _timed(owner, attr, name)
         _stats[name] = [0, 0.0]

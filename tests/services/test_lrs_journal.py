@@ -25,6 +25,7 @@ from tests.services.test_lrs_batches import VOIDED, batch, st
 
 from impactlens.domain.settings import WorkspaceSettings
 from impactlens.domain.xapi.errors import XapiError
+from impactlens.domain.xapi.values import iso
 from impactlens.ingest.xapi import import_statements
 from impactlens.services import lrs_batches as batches
 from impactlens.services.lrs import create_client
@@ -159,6 +160,11 @@ def test_a_killed_server_keeps_what_it_acknowledged(tmp_path: Path) -> None:
     with ws.store() as store:
         rows = lrs_for(store).query(StatementQuery(limit=100, ascending=True))
     assert [r.statement_id for r in rows] == sent
+    # the server journaled its rows unstamped, with its own mark: stamped here on moving in
+    for row in rows:
+        text = json.loads(row.text)
+        assert text["stored"] == iso(row.stored) and "stored-pending" not in row.text
+        assert text["timestamp"] == text["stored"]  # st() sends no timestamp
 
 
 class _Blocked:

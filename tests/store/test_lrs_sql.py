@@ -107,3 +107,20 @@ def test_batches_built_in_other_processes_bring_their_own_stored_mark() -> None:
 
     stored = [json.loads(t)["stored"] for t in table["statement"].to_pylist()]
     assert stored == ["2024-05-06T07:08:09.123Z"] * 2
+
+
+def test_dated_rows_are_stamped_when_finished_and_keep_their_context_ids_as_sent() -> None:
+    untimed = _st(3, context={"contextActivities": {"parent": {"id": "http://example.com/café"}}})
+    new = NewStatements.of([pending_row(untimed, authority=AUTH)])
+    # as the DuckDB import writes it: compact JSON, the IRI as sent (the activity mapping
+    # finds a program's activities in it by their quoted IRI)
+    assert new.statements["context_activities"].to_pylist() == ['["http://example.com/café"]']
+
+    dated = new.dated(AT)
+    assert dated.statements["stored"].to_pylist() == [AT]
+    assert STORED_MARK in dated.statements["statement"][0].as_py()  # not stamped yet
+    done = dated.finished()
+    text = json.loads(done.statements["statement"][0].as_py())
+    assert text["stored"] == text["timestamp"] == "2024-05-06T07:08:09.123Z"
+    assert done.statements["timestamp"].to_pylist() == [AT]
+    assert done.statements["timestamp_pending"].to_pylist() == [False]

@@ -288,6 +288,11 @@ class _Pending:
         self.result: list[str] | BaseException = []
 
 
+def _finished(pending: list[NewStatements]) -> NewStatements:
+    """Journaled batches as one, each stamped with its stored time (see ``dated``)."""
+    return NewStatements.concat([p.finished() for p in pending])
+
+
 class StatementWriter:
     """Stores checked batches; each caller returns once its statements are durable.
 
@@ -369,7 +374,7 @@ class StatementWriter:
             positions, _ = _accept(batch, cols, known, {})
             end = journal.written
             if positions:
-                rows = batch.new.take(positions).stamped(_stored_time(view))
+                rows = batch.new.take(positions).dated(_stored_time(view))
                 end = journal.append(rows)
                 self._pending.append(rows)
                 self._pending_rows += len(rows)
@@ -427,7 +432,7 @@ class StatementWriter:
             assert self._journal is not None
             lrs = lrs_for(store)
             with lrs.transaction():
-                lrs.insert(NewStatements.concat(self._pending), None)
+                lrs.insert(_finished(self._pending), None)
             if self._stuck and isinstance(lrs, DuckDBLrs):
                 lrs.check_filter()  # the failed move's insert may have moved it
             self._pending, self._pending_rows, self._pending_ids = [], 0, {}
@@ -449,7 +454,7 @@ class StatementWriter:
             lrs = DuckDBLrs(store)
             try:
                 with lrs.transaction():
-                    lrs.insert(NewStatements.concat(moving), None)
+                    lrs.insert(_finished(moving), None)
                 lrs.check_filter()  # judges trust it: it must have followed the insert
             except Exception:
                 with self._judge:  # back in front; both files hold journaled rows now

@@ -250,7 +250,7 @@ def move_in_journal(store: Store) -> int:
             ids = new.statements["statement_id"].to_pylist()
             stored = lrs.find(ids)
             keep = [n for n, i in enumerate(ids) if i not in stored]
-            lrs.insert(new.take(keep), None)
+            lrs.insert(new.take(keep).finished(), None)
             moved += len(keep)
     for file in files:
         with file.open("r+b") as f:

@@ -1,15 +1,16 @@
 """The LRS's statement journal: acknowledged statements made durable before DuckDB has them.
 
 A DuckDB commit costs a few milliseconds whatever its size, so committing every POSTed
-batch on its own caps the LRS at a few thousand statements per second. Instead the
-server appends each accepted batch's rows (Arrow IPC, the stored time set) to a journal
-file and answers once an ``fdatasync`` covering them returns: many requests share one
-sync. The rows are moved into DuckDB later in large transactions. The journal has two
-files: a move starts by switching appends to the other (empty) one, so statements keep
-being accepted while the rows of the first are stored, and the first is emptied once they
-are committed. A store opened for writing first moves in whatever the files still hold
-(a server that stopped before moving them), the older file first, skipping statements
-already stored, so an acknowledged statement survives a crash either way.
+batch on its own caps the LRS at a few thousand statements per second. Instead the server
+appends each accepted batch's rows (Arrow IPC, the stored time set; the text is stamped
+with it when the rows are stored) to a journal file and answers once an ``fdatasync``
+covering them returns: many requests share one sync. The rows are moved into DuckDB later
+in large transactions. The journal has two files: a move starts by switching appends to
+the other (empty) one, so statements keep being accepted while the rows of the first are
+stored, and the first is emptied once they are committed. A store opened for writing first
+moves in whatever the files still hold (a server that stopped before moving them), the
+older file first, skipping statements already stored, so an acknowledged statement
+survives a crash either way.
 
 A record is ``MAGIC``, the payload's length and CRC-32, then the payload: two Arrow IPC
 streams (statements, references) with their lengths. A torn last record (a crash during
@@ -34,6 +35,7 @@ from impactlens.store.lrs_sql import NewStatements
 MAGIC = b"ILJ1"
 _HEAD = struct.Struct("<4sQI")  # magic, payload length, crc32
 _PART = struct.Struct("<Q")
+_MARK = "impactlens.stored_mark"  # schema metadata: the mark in the rows' text
 _log = logging.getLogger(__name__)
 
 
@@ -72,8 +74,13 @@ def _first_stored(new: NewStatements) -> Any:
 
 
 def encode(new: NewStatements) -> bytes:
-    """One record holding ``new`` (its rows already carry their stored time)."""
-    parts = [_ipc(new.statements), _ipc(new.refs)]
+    """One record holding ``new``: rows with their stored time, stamped or not.
+
+    A record of rows not yet stamped (:meth:`NewStatements.dated`) carries the mark
+    their text has in place of the stored time, which differs from process to process.
+    """
+    statements = new.statements.replace_schema_metadata({_MARK: new.mark})
+    parts = [_ipc(statements), _ipc(new.refs)]
     payload = b"".join(_PART.pack(len(p)) + p for p in parts)
     return _HEAD.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
@@ -106,7 +113,13 @@ def read_records(path: Path) -> Iterator[NewStatements]:
             (size,) = _PART.unpack_from(payload, inner)
             tables.append(_table(payload[inner + _PART.size : inner + _PART.size + size]))
             inner += _PART.size + size
-        yield NewStatements(tables[0], tables[1])
+        mark = (tables[0].schema.metadata or {}).get(_MARK.encode())
+        statements = tables[0].replace_schema_metadata(None)
+        yield (
+            NewStatements(statements, tables[1], mark.decode())
+            if mark
+            else NewStatements(statements, tables[1])  # written stamped
+        )
         at += _HEAD.size + length
 
 
