@@ -230,11 +230,11 @@ def test_batches_are_judged_and_journaled_while_a_move_runs(
     assert len(stored_ids(ws)) == 4
 
 
-def test_a_crash_during_a_move_loses_nothing(held: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws, writer = held
+def fail_a_move(writer: batches.StatementWriter, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Statements 1 and 2 in a move that fails, 3 judged meanwhile; return the mover."""
     writer.write(batch(st(1), st(2)))
-    blocked = _Blocked(monkeypatch, fail=True)  # the move never commits
-    move_in_background(writer)
+    blocked = _Blocked(monkeypatch, fail=True)
+    mover = move_in_background(writer)
     assert blocked.entered.wait(30)
     writer.MOVE_ROWS = 10**9
     writer.write(batch(st(3)))
@@ -243,6 +243,12 @@ def test_a_crash_during_a_move_loses_nothing(held: Any, monkeypatch: pytest.Monk
         if writer._stuck:
             break
         time.sleep(0.01)
+    return mover
+
+
+def test_a_crash_during_a_move_loses_nothing(held: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, writer = held
+    fail_a_move(writer, monkeypatch)  # the move never commits
     path, store_path = journal_path(store_file(ws.path)), store_file(ws.path)
     older, newer = path.read_bytes(), other_file(path).read_bytes()
     assert older and newer
@@ -267,17 +273,7 @@ def test_a_failed_move_keeps_the_rows_journaled(
     held: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     ws, writer = held
-    writer.write(batch(st(1), st(2)))
-    blocked = _Blocked(monkeypatch, fail=True)
-    mover = move_in_background(writer)
-    assert blocked.entered.wait(30)
-    writer.MOVE_ROWS = 10**9
-    writer.write(batch(st(3)))
-    blocked.release.set()
-    for _ in range(300):
-        if writer._stuck:
-            break
-        time.sleep(0.01)
+    mover = fail_a_move(writer, monkeypatch)
     assert writer._stuck and mover.is_alive()
     assert "moving journaled statements into the store failed" in caplog.text
     monkeypatch.undo()
