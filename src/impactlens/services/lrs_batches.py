@@ -455,18 +455,18 @@ class StatementWriter:
             try:
                 with lrs.transaction():
                     lrs.insert(_finished(moving), None)
-                lrs.check_filter()  # judges trust it: it must have followed the insert
             except Exception:
                 with self._judge:  # back in front; both files hold journaled rows now
                     self._pending = moving + self._pending
                     self._pending_rows = sum(len(p) for p in self._pending)
                     self._stuck = True
                 raise
-            with self._judge:
+            with self._judge:  # committed
                 for new in moving:
                     for i in new.statements["statement_id"].to_pylist():
                         self._pending_ids.pop(i, None)
                 self._journal.retire()
+                lrs.check_filter()  # judges trust it: it must have followed the insert
 
     def _move_loop(self) -> None:
         while True:
