@@ -14,7 +14,6 @@ Run: .venv/bin/python bench/lrs_checks.py [--batches 50] [--rounds 5]
 from __future__ import annotations
 
 import argparse
-import importlib.machinery as machinery
 import json
 import os
 import subprocess
@@ -26,19 +25,6 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 STEPS = ("parse", "check", "rows", "arrow", "whole")
-
-
-def source_only() -> None:
-    """Load impactlens.domain.xapi's modules from .py even where an extension is beside them."""
-    hook = machinery.FileFinder.path_hook((machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES))
-
-    def finder(path: str) -> Any:
-        if path.replace("\\", "/").endswith("impactlens/domain/xapi"):
-            return hook(path)
-        raise ImportError(path)
-
-    sys.path_hooks.insert(0, finder)
-    sys.path_importer_cache.clear()
 
 
 def measure(batches: int) -> dict[str, Any]:
@@ -96,7 +82,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode:
         if args.mode == "source":
-            source_only()
+            from impactlens.domain.xapi import use_source
+
+            use_source()
         print(json.dumps(measure(args.batches)))
         return
     runs: dict[str, list[dict[str, Any]]] = {"installed": [], "source": []}

@@ -31,15 +31,10 @@ SUFFIX = str(sysconfig.get_config_var("EXT_SUFFIX"))
 # statement and its row, or the refusal. With "source", impactlens.domain.xapi's modules
 # are loaded from their .py files even where an extension is beside them.
 RUN = """
-import importlib.machinery as m, json, sys
+import json, sys
 if sys.argv[2] == "source":
-    source_only = m.FileFinder.path_hook((m.SourceFileLoader, m.SOURCE_SUFFIXES))
-    def hook(path):
-        if path.replace("\\\\", "/").endswith("impactlens/domain/xapi"):
-            return source_only(path)
-        raise ImportError(path)
-    sys.path_hooks.insert(0, hook)
-    sys.path_importer_cache.clear()
+    from impactlens.domain.xapi import use_source
+    use_source()
 import dataclasses
 from impactlens.domain.xapi import validation, rows
 from impactlens.domain.xapi.errors import XapiError

@@ -333,7 +333,6 @@ class StatementWriter:
         self._journal: Journal | None = None
         self._journal_off = unsettled is None
         self._view: DuckDBLrs | None = None  # the store seen by judges, on their cursor
-        self._cursor: Any = None
         self._pending: list[NewStatements] = []
         self._pending_rows = 0
         self._pending_ids: dict[str, tuple[Batch, int]] = {}
@@ -395,14 +394,10 @@ class StatementWriter:
             if store.engine != "duckdb" or not isinstance(path, Path):
                 self._journal_off = True
                 return False
-            from impactlens.store.duckdb import DuckDBStore
-
-            assert isinstance(store, DuckDBStore)
             lrs = DuckDBLrs(store)
             lrs.check_filter()
             _stored_time(lrs)  # the clock starts after the last stored statement
-            self._cursor = store._con.cursor()
-            self._view = DuckDBLrs(store, self._cursor)
+            self._view = lrs.on_cursor()
             self._journal = Journal(journal_path(path))
             self._mover = threading.Thread(target=self._move_loop, name="lrs-mover", daemon=True)
             self._mover.start()
@@ -430,10 +425,10 @@ class StatementWriter:
             if not self._pending:
                 return
             assert self._journal is not None
-            lrs = lrs_for(store)
+            lrs = DuckDBLrs(store)
             with lrs.transaction():
                 lrs.insert(_finished(self._pending), None)
-            if self._stuck and isinstance(lrs, DuckDBLrs):
+            if self._stuck:
                 lrs.check_filter()  # the failed move's insert may have moved it
             self._pending, self._pending_rows, self._pending_ids = [], 0, {}
             self._journal.clear()
@@ -495,8 +490,9 @@ class StatementWriter:
                 pass
             with self._judge:
                 self._journal.close()
-                self._cursor.close()
-                self._journal = self._view = self._cursor = None
+                if self._view is not None:
+                    self._view.close_cursor()
+                self._journal = self._view = None
 
     # -- group commit --------------------------------------------------------------
 

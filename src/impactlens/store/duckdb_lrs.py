@@ -41,6 +41,18 @@ class DuckDBLrs(SharedLrsSql, LrsStore):
         self._con: duckdb.DuckDBPyConnection = store._con if con is None else con
         self._seen: tuple[int, int] | None = None  # (rows, last seq) as find() read them
 
+    def on_cursor(self) -> DuckDBLrs:
+        """The same LRS on a cursor of its own, for a thread reading while another writes.
+
+        Close it with :meth:`close_cursor`.
+        """
+        return DuckDBLrs(self._store, self._con.cursor())
+
+    def close_cursor(self) -> None:
+        """Close the cursor of an :meth:`on_cursor` LRS."""
+        assert self._con is not self._store._con, "only a cursor of the store is closed here"
+        self._con.close()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """The store's transaction (all or nothing)."""

@@ -175,20 +175,22 @@ class Journal:
             with self._lock:
                 if self._synced >= upto:
                     return
-                end, fd = self._written, self._fds[self._active]
-            os.fdatasync(fd)
-            with self._lock:
-                self._synced = max(self._synced, end)
+            self._sync_active()
 
     def switch(self) -> None:
         """Sync the active file and make the other (empty) one active."""
         with self._sync_lock:
+            self._sync_active()
             with self._lock:
-                end, fd = self._written, self._fds[self._active]
-            os.fdatasync(fd)
-            with self._lock:
-                self._synced = max(self._synced, end)
                 self._active = 1 - self._active
+
+    def _sync_active(self) -> None:
+        """fdatasync the active file: all written so far is durable (under _sync_lock)."""
+        with self._lock:
+            end, fd = self._written, self._fds[self._active]
+        os.fdatasync(fd)
+        with self._lock:
+            self._synced = max(self._synced, end)
 
     def retire(self) -> None:
         """Empty the file switched away from: its records are committed in DuckDB."""

@@ -157,17 +157,9 @@ class NewStatements:
         the stored time set (and the timestamp of statements that had none); ``None``
         keeps each row's own stored time (rows of statements stored elsewhere)."""
         n = len(self)
-        t = self.statements
-        columns: dict[str, pa.Array | pa.ChunkedArray] = {
-            "seq": pa.array(range(first, first + n), pa.int64())
-        }
-        if stored is not None:
-            at = pa.array([stored] * n, pa.timestamp("us"))
-            mark, text = f'"{self.mark}"', f'"{iso(stored)}"'
-            columns["stored"] = at
-            columns["timestamp"] = pc.if_else(t["timestamp_pending"], at, t["timestamp"])
-            columns["statement"] = pc.replace_substring(t["statement"], mark, text)
-        table = pa.table({c: columns[c] if c in columns else t[c] for c in COLUMNS})
+        t = self.statements if stored is None else self.stamped(stored).statements
+        seq = pa.array(range(first, first + n), pa.int64())
+        table = pa.table({c: seq if c == "seq" else t[c] for c in COLUMNS})
         refs = self.refs
         return table, refs.set_column(0, "seq", pc.add(refs["pos"], first))
 

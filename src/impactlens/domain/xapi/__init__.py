@@ -10,8 +10,11 @@ package refuses it.
 
 from __future__ import annotations
 
+import sys
 import sysconfig
+from importlib import machinery
 from pathlib import Path
+from typing import Any
 
 COMPILED = ("agents", "formats", "rows", "validation", "values")
 
@@ -34,6 +37,23 @@ def compiled_modules() -> dict[str, bool]:
                 "(or delete the extension to run the source)"
             )
     return found
+
+
+def use_source() -> None:
+    """Load this package's modules from their ``.py`` even where an extension is beside them.
+
+    Call it before importing any of :data:`COMPILED` (what an install without the
+    extensions runs: the tests and ``bench/lrs_checks.py`` compare the two).
+    """
+    source = machinery.FileFinder.path_hook((machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES))
+
+    def finder(path: str) -> Any:
+        if Path(path) == _HERE:
+            return source(path)
+        raise ImportError(path)
+
+    sys.path_hooks.insert(0, finder)
+    sys.path_importer_cache.pop(str(_HERE), None)
 
 
 compiled_modules()
