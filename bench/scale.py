@@ -35,16 +35,8 @@ from typing import Any
 
 import duckdb
 
-PLAN = """\
-program: scale-test
-title: Scale test
-objective: {outcome: Raise CSAT, behaviours: [Use the checklist]}
-sponsor: Head of Care
-kpis:
-  - {id: csat, direction: increase, unit: person, baseline: 75, target: 78,
-     value_per_unit: 10, primary: true}
-comparison: {method: auto, covariates: [tenure_years, location]}
-"""
+from analysis_scale import PLAN  # the same program and KPI, at 100M rows
+
 PERIODS = 12
 EFFECT = 2.0
 
