@@ -5,7 +5,10 @@ checks and rows of one batch (about 100 us per statement) then wait for those of
 others and for the commits. Large JSON bodies are therefore parsed, checked and turned
 into Arrow rows by :func:`.lrs_batches.prepare_json` in worker processes, which send
 back only the :class:`.lrs_batches.Batch` (the rows as Arrow); the server process keeps
-HTTP and the group commit. Answers are the same either way, refusals included.
+HTTP, judging, the journal and the mover. When every worker is busy a body waits for
+one: the server process's single running thread is what limits the LRS (its CPU stays
+near one core while the machine has cores idle), so checking there would only slow the
+rest. Answers are the same either way, refusals included.
 
 Workers are started (``spawn``: no copy of the server's DuckDB threads) at the first
 large body, so a server that only sees small requests never starts one.
@@ -26,11 +29,11 @@ MIN_BYTES = 16 * 1024  # smaller bodies (about 25 statements) are checked in the
 
 
 def default_workers() -> int:
-    """``IMPACTLENS_XAPI_CHECKERS``, else one per core beyond the server's own (at most 4)."""
+    """``IMPACTLENS_XAPI_CHECKERS``, else one per core (at most 4)."""
     value = os.environ.get(ENV, "")
     if value.isdigit():
         return int(value)
-    return max(0, min(4, (os.cpu_count() or 1) - 1)) or 1
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 class Checkers:
@@ -39,7 +42,6 @@ class Checkers:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         self.used = 0  # bodies checked by a worker
-        self._busy = 0  # bodies with a worker now
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -47,27 +49,19 @@ class Checkers:
         """Whether a body is worth a round trip to a worker."""
         return self.workers > 0 and len(body) >= MIN_BYTES
 
-    def prepare(self, body: bytes, client: Client, version: str) -> Batch | None:
+    def prepare(self, body: bytes, client: Client, version: str) -> Batch:
         """The checked batch of a JSON body (raises its :class:`XapiError` as in-request).
 
-        None when every worker is busy: the caller then checks the body itself, so the
-        server process's spare time checks batches too instead of queueing them.
+        Waits for a free worker when all are busy (the pool queues the body).
         """
         with self._lock:
-            if self._busy >= self.workers:
-                return None
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn")
                 )
             pool = self._pool
-            self._busy += 1
             self.used += 1
-        try:
-            return pool.submit(prepare_json, body, client=client, version=version).result()
-        finally:
-            with self._lock:
-                self._busy -= 1
+        return pool.submit(prepare_json, body, client=client, version=version).result()
 
     def close(self) -> None:
         """Stop the workers (the server is shutting down)."""

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import threading
+import time
 import uuid
 from typing import Any
 
+import pytest
+
 from impactlens.domain.xapi.errors import XapiError
-from impactlens.services.lrs_checkers import MIN_BYTES, Checkers
+from impactlens.services.lrs_batches import Batch
+from impactlens.services.lrs_checkers import ENV, MIN_BYTES, Checkers, default_workers
+from impactlens.store.lrs import Client
 
 from .conftest import Lrs
 
@@ -79,3 +87,34 @@ def test_a_worker_refuses_a_batch_with_the_in_request_message(lrs: Lrs) -> None:
 def test_an_xapi_error_keeps_its_status_across_processes() -> None:
     error = pickle.loads(pickle.dumps(XapiError("too large", 413)))
     assert isinstance(error, XapiError) and error.status == 413 and str(error) == "too large"
+
+
+def test_a_body_waits_for_a_busy_worker_instead_of_being_checked_in_the_server() -> None:
+    checkers = Checkers(1)
+    client = Client("k", "test", "all", "-")
+    large = json.dumps([_st(n) for n in range(1, 3001)]).encode()
+    small = json.dumps([_st(n) for n in range(5001, 5201)]).encode()
+    first: list[Batch] = []
+    try:
+        thread = threading.Thread(
+            target=lambda: first.append(checkers.prepare(large, client, "1.0.3"))
+        )
+        thread.start()
+        while checkers.used == 0:  # the first body is with the (only) worker
+            time.sleep(0.001)
+        second = checkers.prepare(small, client, "1.0.3")
+        thread.join()
+    finally:
+        checkers.close()
+    assert checkers.used == 2  # both went to the worker: the server process checked none
+    assert second.ids == [str(uuid.UUID(int=n)) for n in range(5001, 5201)]
+    assert len(first) == 1 and len(first[0].ids) == 3000
+
+
+def test_by_default_one_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    for cores, workers in ((1, 1), (2, 2), (8, 4)):
+        monkeypatch.setattr(os, "cpu_count", lambda c=cores: c)
+        assert default_workers() == workers
+    monkeypatch.setenv(ENV, "0")
+    assert default_workers() == 0

@@ -92,8 +92,8 @@ def is_write(req: XRequest) -> bool:
 def write(req: XRequest, writer: StatementWriter, checkers: Checkers | None = None) -> Response:
     """PUT or POST statements through the group-committing writer (no store held here).
 
-    A large JSON body is parsed and checked by one of ``checkers``' processes when one is
-    free, else here.
+    A large JSON body is parsed and checked by one of ``checkers``' processes (waiting for
+    one when all are busy).
     """
     if (
         checkers is not None
@@ -101,8 +101,8 @@ def write(req: XRequest, writer: StatementWriter, checkers: Checkers | None = No
         and not req.params
         and multipart.media_type(req.content_type) == "application/json"
         and checkers.wanted(req.body)
-        and (batch := checkers.prepare(req.body, _client(req), req.version)) is not None
     ):
+        batch = checkers.prepare(req.body, _client(req), req.version)
         return JSONResponse(writer.write(batch), headers=_consistent())
     return (_put if req.method == "PUT" else _post)(req, writer.write)
 
