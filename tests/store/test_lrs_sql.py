@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import pickle
+import uuid
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from impactlens.domain.xapi.rows import STORED_MARK, pending_row
@@ -124,3 +127,21 @@ def test_dated_rows_are_stamped_when_finished_and_keep_their_context_ids_as_sent
     assert text["stored"] == text["timestamp"] == "2024-05-06T07:08:09.123Z"
     assert done.statements["timestamp"].to_pylist() == [AT]
     assert done.statements["timestamp_pending"].to_pylist() == [False]
+
+
+def test_a_batch_crosses_processes_as_arrow_ipc_with_its_mark() -> None:
+    rows = [pending_row(_st(n, context={"registration": str(uuid.UUID(int=n))}), authority=AUTH)
+            for n in range(1, 4)]  # fmt: skip
+    dated = NewStatements.of(rows).dated(AT)
+    new = NewStatements(dated.statements, dated.refs, "stored-pending-elsewhere")
+
+    data = pickle.dumps(new)
+    back = pickle.loads(data)
+
+    assert back.statements.equals(new.statements) and back.refs.equals(new.refs)
+    assert back.statements.schema == new.statements.schema
+    assert back.mark == "stored-pending-elsewhere"
+    # as Arrow IPC, not column by column: the pickle holds the streams
+    streams = new.__reduce__()[1]
+    assert pa.ipc.open_stream(streams[0]).read_all().num_rows == 3
+    assert streams[0] in data and streams[1] in data

@@ -28,9 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from impactlens.store.lrs_sql import NewStatements
+from impactlens.store.lrs_sql import NewStatements, ipc_bytes, ipc_table
 
 MAGIC = b"ILJ1"
 _HEAD = struct.Struct("<4sQI")  # magic, payload length, crc32
@@ -80,20 +78,9 @@ def encode(new: NewStatements) -> bytes:
     their text has in place of the stored time, which differs from process to process.
     """
     statements = new.statements.replace_schema_metadata({_MARK: new.mark})
-    parts = [_ipc(statements), _ipc(new.refs)]
+    parts = [ipc_bytes(statements), ipc_bytes(new.refs)]
     payload = b"".join(_PART.pack(len(p)) + p for p in parts)
     return _HEAD.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
-
-
-def _ipc(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue())
-
-
-def _table(data: memoryview) -> pa.Table:
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
 def read_records(path: Path) -> Iterator[NewStatements]:
@@ -111,7 +98,7 @@ def read_records(path: Path) -> Iterator[NewStatements]:
         tables, inner = [], 0
         for _ in range(2):
             (size,) = _PART.unpack_from(payload, inner)
-            tables.append(_table(payload[inner + _PART.size : inner + _PART.size + size]))
+            tables.append(ipc_table(payload[inner + _PART.size : inner + _PART.size + size]))
             inner += _PART.size + size
         mark = (tables[0].schema.metadata or {}).get(_MARK.encode())
         statements = tables[0].replace_schema_metadata(None)

@@ -32,6 +32,23 @@ REF_COLUMNS = ("seq", "kind", "ref", "related")
 MENTIONS = "seq IN (SELECT seq FROM xapi_statement_refs WHERE kind = '{kind}' AND ref = ?)"
 
 
+def ipc_bytes(table: pa.Table) -> bytes:
+    """``table`` as one Arrow IPC stream (see :func:`ipc_table`)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def ipc_table(data: bytes | memoryview) -> pa.Table:
+    """The table of one Arrow IPC stream (no copy of ``data``'s buffers)."""
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _unpickled(statements: bytes, refs: bytes, mark: str) -> NewStatements:
+    return NewStatements(ipc_table(statements), ipc_table(refs), mark)
+
+
 @dataclass(frozen=True)
 class NewStatements:
     """Statements to append, as Arrow, built before any store lock is taken.
@@ -84,6 +101,14 @@ class NewStatements:
 
     def __len__(self) -> int:
         return self.statements.num_rows
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as two Arrow IPC streams (a checking process sends its batch back this way).
+
+        Several times cheaper than pickling the tables column by column (about 1 us per
+        statement each way against 4-8 us for ``bench/lrs_post.py``'s statements).
+        """
+        return (_unpickled, (ipc_bytes(self.statements), ipc_bytes(self.refs), self.mark))
 
     def take(self, positions: Sequence[int]) -> NewStatements:
         """Only the statements at ``positions`` (in that order) and their references."""
