@@ -83,7 +83,7 @@ def _install() -> None:
     for owner, attr, name in [
         (statements, "write", "request (checked, journaled, synced)"),
         (lrs_batches, "prepare_batch", "check in the server (lock wait included)"),
-        (lrs_checkers.Checkers, "prepare", "check in a worker (or none free)"),
+        (lrs_checkers.Checkers, "prepare", "check in a worker (queue wait included)"),
         (lrs_batches.StatementWriter, "_journaled", "judge, journal, sync"),
         (duckdb_lrs.DuckDBLrs, "find", "  find stored ids"),
         (duckdb_lrs.DuckDBLrs, "_version", "    probe the table version"),
