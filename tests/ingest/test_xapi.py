@@ -11,6 +11,7 @@ from tests.ingest.xapi_statements import ADL, COURSE, statement, write_lines
 
 from impactlens.domain.errors import InputError
 from impactlens.ingest.xapi import StatementsError, import_statements
+from impactlens.store import xapi_bulk
 from impactlens.store.base import Store
 
 VOIDED = ADL + "voided"
@@ -212,6 +213,34 @@ def test_invalid_statement_named_by_line_and_nothing_lands(
     assert problem in err.problem
     assert _count(store) == 0
     assert store.imports().empty
+
+
+@pytest.mark.parametrize(("array", "lines_from"), [(False, 1), (False, 10**6), (True, 1)])
+def test_a_null_is_refused_as_post_refuses_it(
+    store: Store, tmp_path: Path, array: bool, lines_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the typed values read a null as absent, and an absent optional part is valid;
+    # JSON Lines go through the lines path (small files too, here) or the typed reader
+    monkeypatch.setattr(xapi_bulk, "LINES_FROM", lines_from)
+    good = json.dumps(statement(1))
+    nulls = [
+        json.dumps(statement(1, result=None))[:-1] + ', "result": null}',
+        good.replace('"platform": "LMS"', '"platform": null'),
+        good.replace('"mbox": "mailto:coach@x.org"', '"mbox": null'),
+    ]
+    for n, line in enumerate(nulls):
+        path = tmp_path / f"s{n}.json"
+        text = [good.replace("000000000001", "000000000002"), line]
+        path.write_text("[" + ",".join(text) + "]" if array else "\n".join(text) + "\n")
+        with pytest.raises(StatementsError) as err:
+            import_statements(store, [path], user="ana")
+        assert err.value.issues[0].line == 2
+        assert err.value.issues[0].field in (
+            "result",
+            "context.platform",
+            "context.instructor.mbox",
+        )
+    assert _count(store) == 0
 
 
 def test_every_invalid_statement_is_counted(store: Store, tmp_path: Path) -> None:

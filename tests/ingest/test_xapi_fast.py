@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from tests.ingest.xapi_statements import ADL, statement, write_lines
 
-from impactlens.store import xapi_fast
+from impactlens.ingest.xapi import import_statements
+from impactlens.store import xapi_bulk, xapi_fast
+from impactlens.store.duckdb import DuckDBStore
 from impactlens.store.xapi_checks import CHECKS
 from impactlens.store.xapi_stage import WRITTEN, stage_sql, typed_source
 
@@ -90,7 +93,7 @@ def test_fast_staging_matches_the_full_staging(tmp_path: Path) -> None:
     assert [_sorted(r) for r in fast] == [_sorted(r) for r in full]
     assert sum(r[-1] for r in fast) > 10  # the invalid ones are there
     objects = f"read_json_objects({literal}, format='{fmt}')"
-    assert con.execute(xapi_fast.keys_sql(objects)).fetchone() == (0,)
+    assert con.execute(xapi_fast.keys_sql(objects)).fetchone() == (0, 0)
 
 
 def test_a_large_file_is_staged_in_file_order(tmp_path: Path) -> None:
@@ -111,10 +114,139 @@ def test_a_large_file_is_staged_in_file_order(tmp_path: Path) -> None:
     assert misplaced == (0,)
 
 
+# lines the JSON readers take as they are, beside the changed statements: values of
+# other types than the checks want, duplicate keys, a null in extensions
+ODD_LINES = [
+    '{"actor": {"mbox": "mailto:a@x.org"}, "verb": {"id": "' + ADL + 'attempted"}, '
+    '"object": {"id": "https://x.org/n"}, "result": {"extensions": {"https://x.org/e": null}}}',
+    '{"actor": {"mbox": "mailto:a@x.org"}, "verb": {"id": 5, "display": {"en": 1}}, '
+    '"object": {"id": ["https://x.org/a"]}, "result": {"score": {"raw": "7"}}}',
+    '{"id": "00000000-0000-4000-8000-0000000000ff", "id": "00000000-0000-4000-8000-00000000000e",'
+    ' "actor": {"mbox": "mailto:a@x.org", "mbox": "mailto:b@x.org"}, "verb": {"id": "'
+    + ADL
+    + 'attempted"}, "object": {"id": "https://x.org/d\\u00e9"}}',
+]
+
+
+def test_the_lines_path_stages_what_the_json_path_stages(tmp_path: Path) -> None:
+    items: list[Any] = [statement(n, **c) for n, c in enumerate(CHANGES, start=1)] + ODD_LINES
+    path = write_lines(tmp_path / "s.jsonl", items)
+    literal, fmt = f"'{path}'", "newline_delimited"
+    objects = f"read_json_objects({literal}, format='{fmt}')"
+    con = duckdb.connect()
+    con.execute(xapi_fast.lines_table_sql(literal, "lines"))
+    assert con.execute(xapi_fast.probe_sql("lines")).fetchone() == (0, 0, 0)
+    con.execute(xapi_fast.narrow_sql(literal, fmt, "by_lines", lines="lines"))
+    # the slowest path, which takes every file (the typed reader refuses duplicate keys)
+    con.execute(stage_sql(objects, "j", typed=False))
+    any_bad = " OR ".join(f"({c})" for _, _, c in CHECKS if c not in xapi_fast._on_keys())
+    columns = ", ".join(WRITTEN)
+    json_path = con.execute(
+        f"SELECT {columns}, ({any_bad}) IS TRUE, line FROM j_src ORDER BY ln"
+    ).fetchall()
+    by_lines = con.execute(f"SELECT {columns}, bad, line FROM by_lines ORDER BY ln").fetchall()
+    assert len(by_lines) == len(items)
+    assert [_sorted(r) for r in by_lines] == [_sorted(r) for r in json_path]
+    assert sum(r[-2] for r in by_lines) > 10  # the invalid ones are there
+
+
+@pytest.mark.parametrize(
+    ("lines", "why"),
+    [
+        (["{}", "", "{}"], (1, 0)),  # a blank line: positions would count it
+        (["{}", "   ", "{}"], (1, 0)),
+        (["{}", ' {"a": 1}', '{"a": 1}\t'], (2, 0)),  # the JSON readers trim these
+        (['{"actor": "a@x.org"}'], (0, 1)),  # the typed reader refuses it
+        (['{"result": {"score": [1]}}'], (0, 1)),
+        (["[1, 2]"], (0, 1)),
+        (['{"result": null}'], (0, 1)),  # the typed values would hide the null
+        (['{"context": {"platform": null}}'], (0, 1)),
+        (['{"result": {"extensions": {"https://x.org/e": null}}, "verb": {"id": "null"}}'], (0, 0)),
+    ],
+)
+def test_the_probe_sends_other_files_to_the_typed_reader(
+    tmp_path: Path, lines: list[str], why: tuple[int, int]
+) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    con = duckdb.connect()
+    con.execute(xapi_fast.lines_table_sql(f"'{path}'", "lines"))
+    assert con.execute(xapi_fast.probe_sql("lines")).fetchone()[:2] == why
+
+
+def test_lines_the_csv_reader_or_json_refuse_raise(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    files = [("cr.jsonl", '{"a": 1}\r\n{"a": 2}\n'), ("bad.jsonl", '{"a": 1}\n{"a": 1\n')]
+    for name, text in files:
+        (tmp_path / name).write_text(text, newline="")
+        with pytest.raises(duckdb.Error):
+            con.execute(xapi_fast.lines_table_sql(f"'{tmp_path / name}'", "lines"))
+            con.execute(xapi_fast.probe_sql("lines"))
+
+
+def test_a_large_file_keeps_its_order_through_the_lines(tmp_path: Path) -> None:
+    n = 40_000
+    path = tmp_path / "s.jsonl"
+    one = json.dumps(statement(0))
+    path.write_text(
+        "".join(one.replace("000000000000", f"{i:012d}", 1) + "\n" for i in range(1, n + 1))
+    )
+    con = duckdb.connect()
+    con.execute("SET threads = 4")
+    con.execute(xapi_fast.lines_table_sql(f"'{path}'", "lines"))
+    con.execute(xapi_fast.narrow_sql(f"'{path}'", "newline_delimited", "fast", lines="lines"))
+    misplaced = con.execute(
+        "SELECT count(*) FROM fast WHERE json_extract_string(line, '$.id') <> statement_id "
+        "OR statement_id <> printf('00000000-0000-4000-8000-%012d', ln)"
+    ).fetchone()
+    assert misplaced == (0,)
+
+
+def test_an_import_stores_the_same_rows_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    valid = [CHANGES[i] for i in (0, 1, 2, 3, 4, 5, 7, 10, 11, 13)]  # valid statements
+    items: list[Any] = [statement(n, **c) for n, c in enumerate(valid, start=1)] + ODD_LINES[:1]
+    items += [items[0]]  # a repeat: the window path of the write
+    path = write_lines(tmp_path / "s.jsonl", items)
+    tables = {}
+    staged: list[xapi_bulk.Staged] = []
+    real = xapi_bulk.stage
+
+    def stage(*args: Any, **kwargs: Any) -> xapi_bulk.Staged:
+        staged.insert(0, real(*args, **kwargs))
+        return staged[0]
+
+    monkeypatch.setattr(xapi_bulk, "stage", stage)
+    monkeypatch.setattr(xapi_bulk, "LINES_FROM", 1)  # a small file takes the lines path too
+    for way in ("lines", "typed"):
+        if way == "typed":  # what a file the probe turns away goes through
+            monkeypatch.setattr(xapi_bulk, "_read_lines", lambda *a: ("typed", False))
+        with DuckDBStore(tmp_path / f"{way}.duckdb") as store:
+            done = import_statements(store, [path], user="ana")
+            assert done.statements == len(items) and done.unchanged == 1
+            assert staged[0].text == (way == "lines")
+            tables[way] = (
+                store.table("xapi_statements")
+                .get_backend()
+                .raw_sql(
+                    "SELECT * EXCLUDE (stored, timestamp, statement), nullif(timestamp, stored), "
+                    "replace(statement, strftime(stored, '%Y-%m-%dT%H:%M:%S.%g'), '') "
+                    "FROM xapi_statements ORDER BY seq"
+                )
+                .fetchall(),
+                store.table("xapi_statement_refs")
+                .get_backend()
+                .raw_sql("SELECT * FROM xapi_statement_refs ORDER BY ALL")
+                .fetchall(),
+            )
+    assert tables["lines"][0] and tables["lines"] == tables["typed"]
+
+
 def test_unknown_keys_are_counted(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "s.jsonl", [statement(1), statement(2, extra=1)])
     objects = f"read_json_objects('{path}', format='newline_delimited')"
-    assert duckdb.connect().execute(xapi_fast.keys_sql(objects)).fetchone() == (1,)
+    assert duckdb.connect().execute(xapi_fast.keys_sql(objects)).fetchone() == (1, 0)
 
 
 def test_inline_leaves_quotes_and_fields_alone() -> None:

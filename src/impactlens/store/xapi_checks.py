@@ -367,3 +367,21 @@ def _build() -> list[tuple[str, str, str]]:
 
 
 CHECKS: list[tuple[str, str, str]] = _build()
+
+
+def _null_checks() -> list[tuple[str, str, str]]:
+    """A null where a text value is read (the checks above read it as absent).
+
+    Objects and the values read as JSON have their own type checks, which a null
+    fails. Only the JSON path can see a null here: the typed values cannot, so a file
+    with one takes that path (:func:`impactlens.store.xapi_fast.has_null`).
+    """
+    paths = set(PATHS.values())
+    return [
+        (path.removeprefix("$."), "must not be null", f"{name}_t = 'NULL'")
+        for name, path in PATHS.items()
+        if path not in JSON_LEAVES and not any(p.startswith(path + ".") for p in paths)
+    ]
+
+
+NULL_CHECKS = _null_checks()

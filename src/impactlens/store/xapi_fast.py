@@ -9,19 +9,31 @@ that read them, behind the checks' own guards (``auth_t IS NOT NULL AND ...``) a
 guard for the whole group, so they are evaluated only for the statements that have
 such a part. The checks are evaluated in a ``CASE WHEN`` (DuckDB skips the rest of an
 ``OR`` / ``AND`` there once the outcome is known). Same checks, same columns: only
-where the work is done changes. The statement text is not kept; the write reads it
-again from the file (:func:`lines_sql`).
+where the work is done changes.
+
+A JSON Lines file is first read as text, one line per row (:func:`lines_table_sql`):
+DuckDB's CSV reader does that on every thread and keeps the file's order, where its
+JSON readers keep the order only on one thread. The typed values are then parsed from
+each line (``json_transform``, in parallel) and the text stays in the staging table
+for the write. ``json_transform`` gives NULL where the typed reader fails (a part of
+another shape, say an actor that is a string), so :func:`probe_sql` first finds such
+lines and blank ones; a file with any takes the typed reader (and, if that fails, the
+JSON path), as does a JSON array. Otherwise the text is read again from the file at
+the write (:func:`lines_sql`).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-from impactlens.store.xapi_checks import _AGENT_FIELDS, CHECKS
+from impactlens.store.xapi_checks import _AGENT_FIELDS, CHECKS, JSON_LEAVES, PATHS
 from impactlens.store.xapi_stage import (
     DERIVED,
     DERIVED_FIRST,
     WRITTEN,
+    _tree,
     top_keys,
     typed_columns,
     typed_defs,
@@ -52,13 +64,16 @@ def inline(sql: str, defs: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def narrow_sql(literal: str, fmt: str, table: str) -> str:
+def narrow_sql(literal: str, fmt: str, table: str, *, lines: str | None = None) -> str:
     """Create ``table``: the ``WRITTEN`` columns and ``bad``, from the typed reader alone.
 
     Every check but the one of the statement's keys (the typed reader skips unknown
     keys: :func:`keys_sql`, a scan of its own). ``WITH ORDINALITY`` numbers the
     statements in file order (it holds the reader to one thread: DuckDB's parallel JSON
-    read does not keep the order, and nothing else gives a statement's position).
+    read does not keep the order). With ``lines`` (a table of :func:`lines_table_sql`
+    that :func:`probe_sql` passed) the values come from its text instead, on every
+    thread, numbered by its ``rowid``, and ``table`` also keeps each statement's text
+    (``line``).
     """
     rare = _rare()
     direct = typed_defs()
@@ -72,24 +87,115 @@ def narrow_sql(literal: str, fmt: str, table: str) -> str:
     uncommon = " OR ".join(f"({c})" for c in checks if _reads(c, rare))
     bad = inline(f"{common} OR (({_GATE}) AND ({uncommon}))", late)
     written = ", ".join(inline(c, late) + f" AS {c}" for c in WRITTEN)
+    if lines is None:
+        text = ""
+        source = (
+            f"read_json({literal}, format='{fmt}', columns={{{typed_columns()}}}) WITH ORDINALITY"
+        )
+    else:
+        text = ", line"
+        shape = _lit(json.dumps(_shape(_tree())))
+        source = (
+            f"(SELECT rowid + 1 AS ordinality, line, unnest(json_transform(line, {shape})) "
+            f"FROM {lines})"
+        )
     return f"""
 CREATE OR REPLACE TEMP TABLE {table} AS
-SELECT {written}, CASE WHEN {bad} THEN true ELSE false END AS bad FROM (
+SELECT {written}, CASE WHEN {bad} THEN true ELSE false END AS bad{text} FROM (
     SELECT *, {then} FROM (
         SELECT *, {first} FROM (
-            SELECT ordinality AS ln, 'OBJECT' AS jt, {tops},
+            SELECT ordinality AS ln, 'OBJECT' AS jt{text}, {tops},
             {paths}
-            FROM read_json({literal}, format='{fmt}', columns={{{typed_columns()}}})
-            WITH ORDINALITY)))
+            FROM {source})))
 """
 
 
+# one byte that no JSON text holds unescaped: the CSV reader's delimiter, so a line is one value
+_NO_DELIMITER = "\x01"
+
+
+def lines_table_sql(literal: str, table: str) -> str:
+    """Create ``table``: each line of a JSON Lines file as it is, its ``rowid`` the line's order.
+
+    A blank line is a NULL ``line``; :func:`probe_sql` counts them, and the lines with
+    white space around the statement, which the JSON readers trim (trimming every line
+    here would cost three times the read). Raises ``duckdb.Error`` on a line the CSV
+    reader cannot take (a stray carriage return, say); the caller then reads the file
+    the other way.
+    """
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT line "
+        f"FROM read_csv({literal}, columns={{'line': 'VARCHAR'}}, delim='{_NO_DELIMITER}', "
+        "quote='', escape='', header=false, auto_detect=false)"
+    )
+
+
+def probe_sql(lines: str) -> str:
+    """Over a lines table: (blank or padded lines, lines for the JSON path, bad keys).
+
+    A line for the JSON path is one the typed reader would refuse (not an object, or a
+    part the reader takes as an object, actor, result..., holding something else than
+    an object or null) or one with a null where a check looks (:func:`has_null`).
+    Raises ``duckdb.Error`` when a line is not JSON.
+    """
+    nodes = "[" + ", ".join(_lit(p) for p in _nodes(_tree())) + "]"
+    keys_bad = " OR ".join(f"({c})" for c in _on_keys())
+    padded = "line IS NULL OR line = '' OR line[1] IN (' ', '\t') OR line[-1] IN (' ', '\t')"
+    return (
+        "SELECT count(*) FILTER (WHERE text IS NULL), count(*) FILTER (WHERE text IS NOT NULL "
+        "AND (shapes[1] IS DISTINCT FROM 'OBJECT' OR NOT list_bool_and(list_transform(shapes, "
+        f"lambda x: x IS NULL OR x IN ('OBJECT', 'NULL'))) OR {has_null('text')})), "
+        f"count(*) FILTER (WHERE {keys_bad}) FROM (SELECT text, 'OBJECT' AS jt, "
+        f"json_keys(text) AS keys, json_type(text, {nodes}) AS shapes FROM "
+        f"(SELECT CASE WHEN {padded} THEN NULL ELSE line END AS text FROM {lines}))"
+    )
+
+
+def has_null(text: str) -> str:
+    """Whether the statement JSON ``text`` holds a null at a path the checks read.
+
+    The typed values cannot tell a null from an absent value, and an absent optional
+    part passes every check, so such a statement takes the JSON path, whose checks see
+    the null (POST refuses it too). Only the texts with ``null`` in them are parsed.
+    """
+    paths = "[" + ", ".join(_lit(p) for p in PATHS.values()) + "]"
+    return (
+        f"(CASE WHEN contains({text}, 'null') THEN "  # a CASE: the rest only for those texts
+        f"list_contains(json_type({text}, {paths}), 'NULL') ELSE false END)"
+    )
+
+
+def _shape(tree: dict[str, Any], prefix: str = "$") -> dict[str, Any]:
+    """``json_transform``'s structure of the typed reader's columns (same types)."""
+    return {
+        k: _shape(v, f"{prefix}.{k}")
+        if v
+        else ("JSON" if f"{prefix}.{k}" in JSON_LEAVES else "VARCHAR")
+        for k, v in sorted(tree.items())
+    }
+
+
+def _nodes(tree: dict[str, Any], prefix: str = "$") -> list[str]:
+    """The paths the typed reader reads as objects, the statement itself first."""
+    out = [prefix]
+    for key, child in tree.items():
+        if child:
+            out += _nodes(child, f"{prefix}.{key}")
+    return out
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def keys_sql(objects: str) -> str:
-    """How many statements of ``objects`` have a key the statement does not allow."""
+    """How many statements of ``objects`` have a key the statement does not allow, and
+    how many a null the typed values cannot show (:func:`has_null`)."""
     bad = " OR ".join(f"({c})" for c in _on_keys())
     return (
-        f"SELECT count(*) FILTER (WHERE {bad}) FROM "
-        f"(SELECT 'OBJECT' AS jt, json_keys(json) AS keys FROM {objects})"
+        f"SELECT count(*) FILTER (WHERE {bad}), count(*) FILTER (WHERE {has_null('line')}) "
+        f"FROM (SELECT 'OBJECT' AS jt, json_keys(json) AS keys, json::VARCHAR AS line "
+        f"FROM {objects})"
     )
 
 
