@@ -118,3 +118,51 @@ def test_by_default_one_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None
         assert default_workers() == workers
     monkeypatch.setenv(ENV, "0")
     assert default_workers() == 0
+
+
+def _workers(checkers: Checkers) -> list[Any]:
+    """The idle workers (taken out of the pool and put back)."""
+    idle = checkers._idle
+    assert idle is not None
+    found = []
+    while not idle.empty():
+        found.append(idle.get())
+    for worker in found:
+        idle.put(worker)
+    return found
+
+
+def test_a_worker_that_died_is_replaced_and_its_body_checked_in_the_server() -> None:
+    checkers = Checkers(1)
+    client = Client("k", "test", "all", "-")
+    body = json.dumps([_st(n) for n in range(1, 201)]).encode()
+    try:
+        assert len(checkers.prepare(body, client, "1.0.3").ids) == 200
+        (first,) = _workers(checkers)
+        first.process.kill()
+        first.process.join()
+        again = checkers.prepare(body, client, "1.0.3")  # answered all the same
+        assert again.ids == [str(uuid.UUID(int=n)) for n in range(1, 201)]
+        (fresh,) = _workers(checkers)
+        assert fresh is not first and fresh.process.is_alive()
+        assert len(checkers.prepare(body, client, "1.0.3").ids) == 200
+        assert fresh.process.is_alive() and checkers.used == 3
+    finally:
+        checkers.close()
+    assert not fresh.process.is_alive()  # close stops the workers
+
+
+def test_a_refusal_leaves_the_worker_ready_for_the_next_body() -> None:
+    checkers = Checkers(1)
+    client = Client("k", "test", "all", "-")
+    bad = [_st(n) for n in range(1, 201)]
+    bad[3]["verb"] = {"id": "not an iri"}
+    good = json.dumps([_st(n) for n in range(1, 201)]).encode()
+    try:
+        with pytest.raises(XapiError, match="verb"):
+            checkers.prepare(json.dumps(bad).encode(), client, "1.0.3")
+        (worker,) = _workers(checkers)
+        assert len(checkers.prepare(good, client, "1.0.3").ids) == 200
+        assert _workers(checkers) == [worker]
+    finally:
+        checkers.close()
