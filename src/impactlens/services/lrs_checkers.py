@@ -120,8 +120,10 @@ class Checkers:
     def prepare(self, body: bytes, client: Client, version: str) -> Batch:
         """The checked batch of a JSON body (raises its :class:`XapiError` as in-request).
 
-        Waits for a free worker when all are busy.
+        Waits for a free worker when all are busy (checks in here when there are none).
         """
+        if self.workers < 1:
+            return prepare_json(body, client=client, version=version)
         with self._lock:
             if self._idle is None:
                 self._idle = queue.SimpleQueue()

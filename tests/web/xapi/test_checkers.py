@@ -166,3 +166,11 @@ def test_a_refusal_leaves_the_worker_ready_for_the_next_body() -> None:
         assert _workers(checkers) == [worker]
     finally:
         checkers.close()
+
+
+def test_without_workers_a_body_is_checked_in_the_server() -> None:
+    checkers = Checkers(0)
+    body = json.dumps([_st(n) for n in range(1, 201)]).encode()
+    batch = checkers.prepare(body, Client("k", "test", "all", "-"), "1.0.3")
+    assert len(batch.ids) == 200 and checkers.used == 0
+    checkers.close()
