@@ -358,7 +358,7 @@ def write(
         store,
         "xapi_statement_refs",
         f"""
-        WITH n AS (SELECT * FROM {new})
+        WITH n AS NOT MATERIALIZED (SELECT * FROM {new})
         SELECT seq, kind, ref, related FROM (
             -- distinct within each kind and position, so no DISTINCT over all the rows
             SELECT seq, 'agent' AS kind, unnest(agents_main) AS ref, false AS related FROM n
