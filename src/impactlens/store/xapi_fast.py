@@ -17,9 +17,10 @@ JSON readers keep the order only on one thread. The typed values are then parsed
 each line (``json_transform``, in parallel) and the text stays in the staging table
 for the write. ``json_transform`` gives NULL where the typed reader fails (a part of
 another shape, say an actor that is a string), so :func:`probe_sql` first finds such
-lines and blank ones; a file with any takes the typed reader (and, if that fails, the
-JSON path), as does a JSON array. Otherwise the text is read again from the file at
-the write (:func:`lines_sql`).
+lines, nulls the typed values would hide (both send the file to the JSON path) and
+blank or padded lines (the typed reader then). A JSON array, a small file or one the
+probe turned away has no text in its staging: the write reads it again from the file
+(:func:`lines_sql`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import json
 import re
 from typing import Any
 
-from impactlens.store.xapi_checks import _AGENT_FIELDS, CHECKS, JSON_LEAVES, PATHS
+from impactlens.store.xapi_checks import _AGENT_FIELDS, CHECKS, JSON_LEAVES, PATHS, _lit
 from impactlens.store.xapi_stage import (
     DERIVED,
     DERIVED_FIRST,
@@ -182,10 +183,6 @@ def _nodes(tree: dict[str, Any], prefix: str = "$") -> list[str]:
         if child:
             out += _nodes(child, f"{prefix}.{key}")
     return out
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def keys_sql(objects: str) -> str:
