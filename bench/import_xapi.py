@@ -5,7 +5,12 @@ registrations, accounts and mboxes), imports them into a fresh workspace store, 
 prints the import rate beside the rate at which DuckDB alone parses the same file in
 the same process (their ratio), with the peak RSS and the load average.
 
-    .venv/bin/python bench/import_xapi.py --statements 1000000
+With ``--interactions P`` a share P (0-1) of the statements are "answered" statements
+whose activity is a choice interaction (``interactionType``, ``choices``,
+``correctResponsesPattern``): parts the SQL checks do not read, so the import checks
+those statements with POST's checks in Python.
+
+    .venv/bin/python bench/import_xapi.py --statements 1000000 [--interactions 0.1]
 """
 
 from __future__ import annotations
@@ -83,19 +88,43 @@ def statement(rng: random.Random, i: int, start: datetime) -> dict[str, object]:
     return stmt
 
 
-def write_statements(path: Path, n: int, seed: int = 7) -> None:
-    """Write ``n`` statements as JSON Lines."""
+def with_interaction(stmt: dict[str, object], rng: random.Random) -> dict[str, object]:
+    """``stmt`` as the answer to a choice question (a definition the SQL checks do not read)."""
+    obj = stmt["object"]
+    assert isinstance(obj, dict)
+    question = rng.randrange(200)
+    obj["id"] = f"https://courses.example.com/question/{question}"
+    obj["definition"] = {
+        "name": {"en-US": f"Question {question}"},
+        "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+        "interactionType": "choice",
+        "correctResponsesPattern": ["b"],
+        "choices": [{"id": c, "description": {"en-US": c.upper()}} for c in "abcd"],
+    }
+    stmt["verb"] = {"id": ADL + "answered", "display": {"en-US": "answered"}}
+    stmt["result"] = {"success": rng.random() < 0.6, "response": rng.choice("abcd")}
+    return stmt
+
+
+def write_statements(path: Path, n: int, seed: int = 7, interactions: float = 0.0) -> None:
+    """Write ``n`` statements as JSON Lines (a share ``interactions`` of them answers)."""
     rng = random.Random(seed)
     start = datetime(2025, 1, 6, tzinfo=UTC)
     with path.open("w", encoding="utf-8") as fh:
         for i in range(n):
-            fh.write(json.dumps(statement(rng, i, start), separators=(",", ":")) + "\n")
+            stmt = statement(rng, i, start)
+            if interactions and rng.random() < interactions:
+                stmt = with_interaction(stmt, rng)
+            fh.write(json.dumps(stmt, separators=(",", ":")) + "\n")
 
 
 def main() -> None:
     """Generate, import, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--statements", type=int, default=100_000)
+    parser.add_argument(
+        "--interactions", type=float, default=0.0, help="share of choice-question answers"
+    )
     args = parser.parse_args()
 
     import duckdb
@@ -107,7 +136,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "statements.jsonl"
         began = time.perf_counter()
-        write_statements(data, args.statements)
+        write_statements(data, args.statements, interactions=args.interactions)
         print(f"generated {args.statements:,} statements in {time.perf_counter() - began:.1f} s")
         con = duckdb.connect()
         began = time.perf_counter()

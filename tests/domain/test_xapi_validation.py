@@ -57,6 +57,8 @@ def test_a_complete_statement_passes() -> None:
         ("verb.display", {"not a tag!": "x"}, "is not an RFC 5646 language tag"),
         ("verb.extra", 1, "verb has unknown properties: extra"),
         ("object.definition.interactionType", "essay", "interactionType 'essay' is not one of"),
+        # not a string: once a TypeError (500), an unhashable dict key
+        ("object.definition.interactionType", {}, "interactionType {} is not one of"),
         (
             "object.definition.moreInfo",
             "no iri",

@@ -35,7 +35,7 @@ CHANGES: list[dict[str, Any]] = [
     {"id": None, "result": None, "context": None},
     {"stored": "2024-01-01T00:00:00Z", "version": "1.0.3"},
     {"authority": AGENT},
-    {"authority": {"objectType": "Group", "member": [AGENT, {"openid": "https://o"}]}},
+    {"authority": {"objectType": "Group", "member": [AGENT, GROUP["member"][1]]}},  # OAuth
     {"authority": {"mbox": "a@x.org"}},
     {"actor": GROUP},
     {"actor": {"objectType": "Group", "member": [{"name": "no ifi"}]}},

@@ -1,8 +1,10 @@
 """The ``xapi`` import kind: files of xAPI statements into the Learning Record Store.
 
 A file is JSON Lines (one statement per line) or one JSON array. DuckDB parses it
-columnar and every xAPI rule that can be checked in columns runs in the same SQL scan
-(:mod:`impactlens.store.xapi_checks`); Python never loops over statements. Each
+columnar and the xAPI rules of the parts most statements have run in the same SQL scan
+(:mod:`impactlens.store.xapi_checks`); a statement with a part those checks do not read
+(attachments, a group's members, an interaction...) is checked by POST's own
+``check_statement``, so a file is refused exactly where a POST would be. Each
 statement is stored as the file's text with the properties the LRS sets (``stored``,
 and ``id``, ``timestamp``, ``version``, ``authority`` where missing) put first.
 Like every import it is atomic (one invalid statement and nothing of the call lands;
@@ -24,6 +26,9 @@ from pathlib import Path
 import duckdb
 
 from impactlens.domain.errors import InputError
+from impactlens.domain.xapi import codec
+from impactlens.domain.xapi.errors import XapiError
+from impactlens.domain.xapi.validation import check_statement
 from impactlens.store import xapi_bulk
 from impactlens.store.base import Store
 
@@ -157,12 +162,41 @@ def _stage(store: Store, path: Path, array: bool, number: int) -> xapi_bulk.Stag
     except duckdb.Error as exc:
         raise _json_error(path, array, exc) from None
     count, found = xapi_bulk.problems(store, staged)
+    more, checked = _post_checks(store, staged)
+    count, found = count + more, sorted(found + checked, key=lambda p: p.index)[:20]
     if count:
         xapi_bulk.drop(store, staged)
         where = _lines(path, array, [p.index for p in found])
         issues = [StatementIssue(str(path), where[p.index], p.field, p.problem) for p in found]
         raise StatementsError(path, issues, count)
     return staged
+
+
+def _post_checks(
+    store: Store, staged: xapi_bulk.Staged, limit: int = 20
+) -> tuple[int, list[xapi_bulk.Problem]]:
+    """POST's own checks on the statements with parts the SQL checks do not read.
+
+    Returns how many of them are invalid and the first ``limit`` problems.
+    """
+    count, found = 0, list[xapi_bulk.Problem]()
+    for batch in xapi_bulk.unvouched(store, staged):
+        for ln, line in batch:
+            try:
+                check_statement(codec.loads(line))
+            except XapiError as exc:
+                count += 1
+                if len(found) < limit:
+                    found.append(xapi_bulk.Problem(ln, *_field(str(exc))))
+    return count, found
+
+
+def _field(message: str) -> tuple[str, str]:
+    """A check's message as (field, problem): ``verb.id must be...`` -> ``verb.id``."""
+    if message.startswith("the statement "):
+        return "$", message.removeprefix("the statement ")
+    field, _, problem = message.partition(" ")
+    return field, problem
 
 
 def _check_conflicts(store: Store, path: Path, array: bool, staged: xapi_bulk.Staged) -> None:

@@ -29,7 +29,14 @@ import json
 import re
 from typing import Any
 
-from impactlens.store.xapi_checks import _AGENT_FIELDS, CHECKS, JSON_LEAVES, PATHS, _lit
+from impactlens.store.xapi_checks import (
+    _AGENT_FIELDS,
+    CHECKS,
+    JSON_LEAVES,
+    PATHS,
+    _lit,
+    vouched_sql,
+)
 from impactlens.store.xapi_stage import (
     DERIVED,
     DERIVED_FIRST,
@@ -38,6 +45,7 @@ from impactlens.store.xapi_stage import (
     top_keys,
     typed_columns,
     typed_defs,
+    typed_paths,
 )
 
 # Agents of the rare parts; of the object only its agent fields (an Activity has none).
@@ -88,6 +96,8 @@ def narrow_sql(literal: str, fmt: str, table: str, *, lines: str | None = None) 
     uncommon = " OR ".join(f"({c})" for c in checks if _reads(c, rare))
     bad = inline(f"{common} OR (({_GATE}) AND ({uncommon}))", late)
     written = ", ".join(inline(c, late) + f" AS {c}" for c in WRITTEN)
+    raw = typed_paths("j_{}")
+    vouched = vouched_sql(lambda c: f"{raw[c]} IS NOT NULL", lambda c: f"{raw[c]}::VARCHAR")
     if lines is None:
         text = ""
         source = (
@@ -102,7 +112,8 @@ def narrow_sql(literal: str, fmt: str, table: str, *, lines: str | None = None) 
         )
     return f"""
 CREATE OR REPLACE TEMP TABLE {table} AS
-SELECT {written}, CASE WHEN {bad} THEN true ELSE false END AS bad{text} FROM (
+SELECT {written}, CASE WHEN {bad} THEN true ELSE false END AS bad,
+    {vouched} AS vouched{text} FROM (
     SELECT *, {then} FROM (
         SELECT *, {first} FROM (
             SELECT ordinality AS ln, 'OBJECT' AS jt{text}, {tops},

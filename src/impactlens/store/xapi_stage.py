@@ -20,6 +20,7 @@ from impactlens.store.xapi_checks import (
     PATHS,
     ifi_json_sql,
     ifi_sql,
+    timestamp_sql,
 )
 
 # ISO 8601 duration: PnYnMnWnDTnHnMnS, any part optional, decimals allowed
@@ -49,13 +50,17 @@ def _duration_seconds(col: str) -> str:
 def _context_ids(ca: str) -> str:
     """The ids of a contextActivities JSON (each category an array, or a single object)."""
     return (
-        f"CASE WHEN {ca} IS NOT NULL THEN list_concat(json_extract_string({ca}, '$.*[*].id'), "
+        f"CASE WHEN {ca}_t = 'OBJECT' THEN list_concat(json_extract_string({ca}, '$.*[*].id'), "
         f"list_filter(json_extract_string({ca}, '$.*.id'), lambda x: x IS NOT NULL)) END"
     )
 
 
 def _members(p: str) -> str:
-    return f"coalesce(json_extract({p}_member, '$[*]'), [])"
+    return f"CASE WHEN {p}_member_t = 'ARRAY' THEN json_extract({p}_member, '$[*]') ELSE [] END"
+
+
+def _leaf(path: str) -> str:
+    return "JSON" if path in JSON_LEAVES else "VARCHAR"
 
 
 def _struct_type(tree: dict[str, Any], prefix: str = "$") -> str:
@@ -63,8 +68,7 @@ def _struct_type(tree: dict[str, Any], prefix: str = "$") -> str:
     fields = []
     for key, child in sorted(tree.items()):
         path = f"{prefix}.{key}"
-        leaf = "JSON" if path in JSON_LEAVES else "VARCHAR"
-        fields.append(f'"{key}" ' + (_struct_type(child, path) if child else leaf))
+        fields.append(f'"{key}" ' + (_struct_type(child, path) if child else _leaf(path)))
     return f"STRUCT({', '.join(fields)})"
 
 
@@ -78,6 +82,22 @@ def _tree() -> dict[str, Any]:
     return root
 
 
+def typed_paths(top: str = '"{}"') -> dict[str, str]:
+    """Each PATHS value as the typed reader has it: a STRUCT, a VARCHAR or a JSON leaf.
+
+    NULL exactly where the statement has no such key (or a null there). ``top`` as in
+    :func:`typed_defs`.
+    """
+    out = {}
+    for name, path in PATHS.items():
+        parts = path.removeprefix("$.").split(".")
+        expr = top.format(parts[0])
+        for part in parts[1:]:
+            expr = f"struct_extract({expr}, '{part}')"
+        out[name] = expr
+    return out
+
+
 def typed_defs(top: str = '"{}"') -> dict[str, str]:
     """Each PATHS column (value, and ``_t``: its JSON type) as an expression over the typed reader.
 
@@ -88,12 +108,10 @@ def typed_defs(top: str = '"{}"') -> dict[str, str]:
     """
     tree = _tree()
     out = {}
-    for name, path in PATHS.items():
-        parts = path.removeprefix("$.").split(".")
-        expr = top.format(parts[0])
-        node = tree[parts[0]]
-        for part in parts[1:]:
-            expr = f"struct_extract({expr}, '{part}')"
+    for name, expr in typed_paths(top).items():
+        path = PATHS[name]
+        node = tree
+        for part in path.removeprefix("$.").split("."):
             node = node[part]
         if node:  # an object with known keys: only its presence is read
             value, kind = "NULL::VARCHAR", "'OBJECT'"
@@ -119,7 +137,7 @@ def top_keys() -> list[str]:
 def typed_columns() -> str:
     """The reader's ``columns`` argument (a STRUCT type per statement part)."""
     return ", ".join(
-        f"'{k}': '{_struct_type(v, '$.' + k) if v else 'VARCHAR'}'"
+        f"'{k}': '{_struct_type(v, '$.' + k) if v else _leaf('$.' + k)}'"
         for k, v in sorted(_tree().items())
     )
 
@@ -183,7 +201,7 @@ DERIVED_FIRST: list[tuple[str, str]] = [
     ("o_type", "coalesce(o_type_raw, 'Activity')"),
     ("ctx_ids", _context_ids("ca")),
     ("result_duration_s", _duration_seconds("duration")),
-    ("ts", "timezone('UTC', try_cast(ts_raw AS TIMESTAMPTZ))"),
+    ("ts", timestamp_sql("ts_raw")),
     ("actor_ifi", ifi_sql("actor")),
     (
         "object_id",

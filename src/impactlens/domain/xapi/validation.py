@@ -185,7 +185,7 @@ def _definition(value: Any, where: str) -> None:
         if lists or "correctResponsesPattern" in d:
             raise XapiError(f"{where} has interaction properties without an interactionType")
         return
-    if kind not in COMPONENTS:
+    if not isinstance(kind, str) or kind not in COMPONENTS:
         raise XapiError(f"{where}.interactionType {kind!r} is not one of {', '.join(COMPONENTS)}")
     if lists - COMPONENTS[kind]:
         raise XapiError(
