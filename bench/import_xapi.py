@@ -7,8 +7,7 @@ the same process (their ratio), with the peak RSS and the load average.
 
 With ``--interactions P`` a share P (0-1) of the statements are "answered" statements
 whose activity is a choice interaction (``interactionType``, ``choices``,
-``correctResponsesPattern``): parts the SQL checks do not read, so the import checks
-those statements with POST's checks in Python.
+``correctResponsesPattern``), as quiz exports have.
 
     .venv/bin/python bench/import_xapi.py --statements 1000000 [--interactions 0.1]
 """
@@ -89,7 +88,7 @@ def statement(rng: random.Random, i: int, start: datetime) -> dict[str, object]:
 
 
 def with_interaction(stmt: dict[str, object], rng: random.Random) -> dict[str, object]:
-    """``stmt`` as the answer to a choice question (a definition the SQL checks do not read)."""
+    """``stmt`` as the answer to a choice question (an interaction definition)."""
     obj = stmt["object"]
     assert isinstance(obj, dict)
     question = rng.randrange(200)

@@ -3,7 +3,7 @@
 A file is JSON Lines (one statement per line) or one JSON array. DuckDB parses it
 columnar and the xAPI rules of the parts most statements have run in the same SQL scan
 (:mod:`impactlens.store.xapi_checks`); a statement with a part those checks do not read
-(attachments, a group's members, an interaction...) is checked by POST's own
+(attachments, a group's members, a SubStatement...) is checked by POST's own
 ``check_statement``, so a file is refused exactly where a POST would be. Each
 statement is stored as the file's text with the properties the LRS sets (``stored``,
 and ``id``, ``timestamp``, ``version``, ``authority`` where missing) put first.

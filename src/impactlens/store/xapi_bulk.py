@@ -262,7 +262,7 @@ def unvouched(store: Store, staged: Staged, batch: int = 10_000) -> Iterator[lis
     """The statements the checks do not answer for (``ln``, ``line``), in file order.
 
     The checks pass them, but they hold a part the checks do not read (attachments, a
-    group's members, an interaction...): the caller runs POST's checks on each. The
+    group's members, a SubStatement...): the caller runs POST's checks on each. The
     count of their keys (:func:`.xapi_checks.line_key_count`) tells them apart from
     the ones whose every key the checks read.
     """

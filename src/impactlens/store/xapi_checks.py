@@ -113,6 +113,12 @@ _OTHER = {
     "def_type": "$.object.definition.type",
     "def_more": "$.object.definition.moreInfo",
     "def_ext": "$.object.definition.extensions",
+    "def_itype": "$.object.definition.interactionType",
+    "def_crp": "$.object.definition.correctResponsesPattern",
+    **{
+        f"def_{k}": f"$.object.definition.{k}"
+        for k in ("choices", "scale", "source", "target", "steps")
+    },
 }
 # Every value the checks and the write read, extracted in one parse of each statement:
 # column name -> JSON path. Each has a text column (the value, or the JSON of an
@@ -144,6 +150,9 @@ JSON_LEAVES = frozenset(
         "$.object.definition.name",
         "$.object.definition.description",
         "$.object.definition.extensions",
+        "$.object.definition.interactionType",
+        "$.object.definition.correctResponsesPattern",
+        *[f"$.object.definition.{k}" for k in ("choices", "scale", "source", "target", "steps")],
         "$.context.contextActivities",
         "$.object.context.contextActivities",
         "$.result.score.scaled",
@@ -312,6 +321,70 @@ def _extensions(field: str, col: str) -> list[tuple[str, str, str]]:
     ]
 
 
+# Interaction components each interaction type may carry (Data 2.4.4.1.1; POST's COMPONENTS)
+INTERACTIONS = {
+    "true-false": (),
+    "choice": ("choices",),
+    "fill-in": (),
+    "long-fill-in": (),
+    "matching": ("source", "target"),
+    "performance": ("steps",),
+    "sequencing": ("choices",),
+    "likert": ("scale",),
+    "numeric": (),
+    "other": (),
+}
+_STR = r'"(?:[^"\\]|\\.)*"'
+# a component list as DuckDB writes it: objects of an id and an optional description
+_MAP = LANGUAGE_MAP_RE[1:-1]
+_COMPONENT = rf'\{{(?:"id":{_STR}(?:,"description":{_MAP})?|"description":{_MAP},"id":{_STR})\}}'
+COMPONENTS_RE = rf"^\[(?:{_COMPONENT}(?:,{_COMPONENT})*)?\]$"
+PATTERN_RE = rf"^\[(?:{_STR}(?:,{_STR})*)?\]$"
+
+
+def _interaction_checks() -> list[tuple[str, str, str]]:
+    """An activity definition's interaction properties (Data 2.4.4.1.1)."""
+    lists = ("choices", "scale", "source", "target", "steps")
+    kinds = ", ".join(_lit(k) for k in INTERACTIONS)
+    any_part = " OR ".join(f"def_{k}_t IS NOT NULL" for k in ("crp", *lists))
+    out = [
+        (
+            "object.definition.interactionType",
+            f"must be one of {', '.join(INTERACTIONS)}",
+            f"def_itype_t IS NOT NULL AND (def_itype_t <> 'VARCHAR' OR def_itype NOT IN ({kinds}))",
+        ),
+        (
+            "object.definition",
+            "has interaction properties without an interactionType",
+            f"def_itype_t IS NULL AND ({any_part})",
+        ),
+        (
+            "object.definition.correctResponsesPattern",
+            "must be an array of strings",
+            f"def_crp_t IS NOT NULL AND (def_crp_t <> 'ARRAY' OR {_not_re('def_crp', PATTERN_RE)})",
+        ),
+    ]
+    for k in lists:
+        allowed = ", ".join(_lit(t) for t, parts in INTERACTIONS.items() if k in parts) or "NULL"
+        out += [
+            (
+                f"object.definition.{k}",
+                "not allowed for this interactionType",
+                f"def_{k}_t IS NOT NULL AND def_itype_t = 'VARCHAR' AND def_itype IN ({kinds}) "
+                f"AND def_itype NOT IN ({allowed})",
+            ),
+            (
+                f"object.definition.{k}",
+                "must be an array of components with unique ids",
+                f"def_{k}_t IS NOT NULL AND (def_{k}_t <> 'ARRAY' OR "
+                f"{_not_re(f'def_{k}', COMPONENTS_RE)} OR "
+                f"CASE WHEN def_{k}_t = 'ARRAY' THEN len(list_distinct(json_extract_string("
+                f"def_{k}, '$[*].id'))) <> json_array_length(def_{k}) END)",
+            ),
+        ]
+    return out
+
+
 def _score_checks() -> list[tuple[str, str, str]]:
     """Result score rules (section 2.4.5.1)."""
     return [
@@ -382,6 +455,7 @@ def _build() -> list[tuple[str, str, str]]:
         ("object.definition.type", "must be an IRI", _not_re("def_type", IRI_RE)),
         ("object.definition.moreInfo", "must be an IRI", _not_re("def_more", IRI_RE)),
         *_extensions("object.definition.extensions", "def_ext"),
+        *_interaction_checks(),
         (
             "object",
             "a SubStatement must not have id, stored, version or authority",
@@ -512,19 +586,23 @@ NULL_CHECKS = _null_checks()
 
 # What the checks above answer for completely: a statement holding only these keys (and
 # the keys inside the parts counted below) is valid exactly when no check is true. Any
-# other key (attachments, a group's members, a SubStatement, an interaction, a context
+# other key (attachments, a group's members, a SubStatement, a context
 # activity with more than its id...) leaves the statement to POST's own checks
 # (impactlens.domain.xapi.validation), which the import then runs on it.
 _VOUCHED_AGENT = ("_type", "_aname", "_mbox", "_sha1", "_openid", "_account", "_home", "_name")
 _VOUCHED = (
     "id", "actor", "verb", "obj", "res", "ctx", "ts_raw", "stored_raw", "version", "auth",
     "verb_id", "verb_display", "o_type_raw", "o_id",
-    "def", "def_name", "def_desc", "def_type", "def_more", "def_ext",
+    "def", "def_name", "def_desc", "def_type", "def_more", "def_ext", "def_itype", "def_crp",
+    "def_choices", "def_scale", "def_source", "def_target", "def_steps",
     "score", "scaled", "raw", "min", "max", "success", "completion", "response", "duration",
     "res_ext", "reg", "instr", "team", "ca", "revision", "platform", "language", "ctx_ext",
 )  # fmt: skip
 # values whose own keys are counted from their JSON text (language maps, extensions)
-_COUNTED = ("verb_display", "def_name", "def_desc", "def_ext", "res_ext", "ctx_ext", "ca")
+_COUNTED = (
+    "verb_display", "def_name", "def_desc", "def_ext", "res_ext", "ctx_ext", "ca", "def_crp",
+    "def_choices", "def_scale", "def_source", "def_target", "def_steps",
+)  # fmt: skip
 # contextActivities of activities with an id (and objectType Activity) alone, as DuckDB
 # writes JSON (no white space)
 _CA_ID = r'"id":"[^"\\]*"'
