@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from impactlens.domain.xapi import agents, values
+from impactlens.domain.xapi.validation import COMPONENTS
+
 UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-# The patterns of POST's checks (impactlens.domain.xapi.values and .agents), so a file and
-# a POST take and refuse the same statements.
-# an absolute IRI: a scheme, a colon, then no white space (RFC 3987 in the large)
-IRI_RE = r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\"<>\\^`{|}]+$"
-# an agent's openid and account homePage
-AGENT_IRI_RE = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$"
-MBOX_RE = r"^mailto:[^@\s:]+@[^@\s]+$"
-# RFC 5646 language tags in the large: a primary subtag and dash-separated subtags
-LANG_RE = r"^(?:[A-Za-z]{2,8}|[xX]|[iI])(?:-[A-Za-z0-9]{1,8})*$"
+# POST's own patterns (impactlens.domain.xapi.values and .agents; RE2 reads them alike),
+# so a file and a POST take and refuse the same statements: an absolute IRI, an agent's
+# openid and account homePage, an mbox, an RFC 5646 language tag
+IRI_RE = values._IRI.pattern
+AGENT_IRI_RE = agents._IRI.pattern
+MBOX_RE = agents._MBOX.pattern
+LANG_RE = values._LANG.pattern
 _NUM = r"\d+(?:[.,]\d+)?"
 # ISO 8601 durations as POST takes them: weeks alone, or the other parts (one at least,
 # and a T followed by one; the two checks RE2 cannot express are beside it in the check)
@@ -291,8 +292,10 @@ def agent_checks(field: str, p: str, *, default: str = "Agent") -> list[tuple[st
     return [(f, msg, f"{p}_t IS NOT NULL AND ({c})") for f, msg, c in checks]
 
 
-# a language map as DuckDB writes it (no white space; a tag has nothing to escape)
-_TAG_STR = rf'"{LANG_RE[1:-1]}":"(?:[^"\\]|\\.)*"'
+# a JSON string, and a language map, as DuckDB writes them (no white space; a tag has
+# nothing to escape)
+_STR = r'"(?:[^"\\]|\\.)*"'
+_TAG_STR = rf'"{LANG_RE[1:-1]}":{_STR}'
 LANGUAGE_MAP_RE = rf"^\{{(?:{_TAG_STR}(?:,{_TAG_STR})*)?\}}$"
 
 
@@ -321,20 +324,8 @@ def _extensions(field: str, col: str) -> list[tuple[str, str, str]]:
     ]
 
 
-# Interaction components each interaction type may carry (Data 2.4.4.1.1; POST's COMPONENTS)
-INTERACTIONS = {
-    "true-false": (),
-    "choice": ("choices",),
-    "fill-in": (),
-    "long-fill-in": (),
-    "matching": ("source", "target"),
-    "performance": ("steps",),
-    "sequencing": ("choices",),
-    "likert": ("scale",),
-    "numeric": (),
-    "other": (),
-}
-_STR = r'"(?:[^"\\]|\\.)*"'
+# Interaction components each interaction type may carry (Data 2.4.4.1.1)
+INTERACTIONS = COMPONENTS
 # a component list as DuckDB writes it: objects of an id and an optional description
 _MAP = LANGUAGE_MAP_RE[1:-1]
 _COMPONENT = rf'\{{(?:"id":{_STR}(?:,"description":{_MAP})?|"description":{_MAP},"id":{_STR})\}}'
