@@ -77,6 +77,14 @@ def test_a_complete_statement_passes() -> None:
         ("version", "1.1.0", "version must be 1.0.x"),
         ("stored", "yesterday", "stored must be an ISO 8601 date-time"),
         ("colour", "red", "the statement has unknown properties: colour"),
+        # a valid value and a line feed: "$" alone matched before it, so these passed
+        ("id", BASE["id"] + "\n", "id must be a UUID string"),
+        ("verb.id", "http://x.org/v\n", "verb.id must be an absolute IRI"),
+        ("actor.mbox", "mailto:ann@example.com\n", "actor.mbox must be a mailto: IRI"),
+        ("verb.display", {"en\n": "x"}, "is not an RFC 5646 language tag"),
+        ("result.duration", "PT1M\n", "result.duration must be an ISO 8601 duration"),
+        ("timestamp", "2024-03-01T10:00:00Z\n", "timestamp must be an ISO 8601 date-time"),
+        ("version", "1.0.3\n", "version must be 1.0.x"),
     ],
 )
 def test_each_rule_refuses_with_its_message(path: str, value: Any, message: str) -> None:

@@ -45,6 +45,9 @@ VALUES: list[Any] = [
     *[{"id": X + "a"}, [{"id": X + "a", "definition": {"name": {"en": "n"}}}]],
     *[{"objectType": "Group", "mbox": "mailto:g@x.org"}, {"homePage": "x", "name": "n"}],
     {"objectType": "Group", "member": [{"mbox": "mailto:m@x.org"}, {"account": ACCOUNT}]},
+    # a line feed after a valid value: Python's "$" matches before it, RE2's does not
+    *[X + "a\n", "mailto:a@x.org\n", "1.0.3\n", "en\n", "PT1M\n", "2024-01-01T10:00:00Z\n"],
+    *["AAAAAAAA-0000-4000-8000-000000000001\n", "a" * 40 + "\n", {"en\n": "x"}, {X + "e\n": 1}],
 ]
 
 

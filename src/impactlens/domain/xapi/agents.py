@@ -92,18 +92,18 @@ def check_agent(value: Any, where: str, *, group_ok: bool = True) -> dict[str, A
 
 def _check_ifi(key: str, value: Any, where: str) -> None:
     if key == "mbox":
-        if not isinstance(value, str) or not _MBOX.match(value):
+        if not isinstance(value, str) or not _MBOX.fullmatch(value):
             raise XapiError(f"{where} must be a mailto: IRI such as mailto:ann@example.com")
     elif key == "mbox_sha1sum":
-        if not isinstance(value, str) or not _SHA1.match(value):
+        if not isinstance(value, str) or not _SHA1.fullmatch(value):
             raise XapiError(f"{where} must be 40 hexadecimal characters")
     elif key == "openid":
-        if not isinstance(value, str) or not _IRI.match(value):
+        if not isinstance(value, str) or not _IRI.fullmatch(value):
             raise XapiError(f"{where} must be an absolute URI")
     else:
         if not isinstance(value, dict) or set(value) != {"homePage", "name"}:
             raise XapiError(f"{where} must be an object with exactly homePage and name")
-        if not isinstance(value["homePage"], str) or not _IRI.match(value["homePage"]):
+        if not isinstance(value["homePage"], str) or not _IRI.fullmatch(value["homePage"]):
             raise XapiError(f"{where}.homePage must be an IRL")
         if not isinstance(value["name"], str):
             raise XapiError(f"{where}.name must be a string")

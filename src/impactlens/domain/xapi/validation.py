@@ -93,7 +93,7 @@ def check_statement(statement: Any, *, version: str = "1.0.3") -> dict[str, Any]
     if "authority" in st:
         check_authority(st["authority"])
     if "version" in st and (
-        not isinstance(st["version"], str) or not _VERSION.match(st["version"])
+        not isinstance(st["version"], str) or not _VERSION.fullmatch(st["version"])
     ):
         raise XapiError(f"version must be 1.0.x, not {st['version']!r}")
     return st
@@ -321,7 +321,7 @@ def _attachments(value: Any, where: str) -> None:
         length = att["length"]
         if isinstance(length, bool) or not isinstance(length, int) or length < 0:
             raise XapiError(f"{at}.length must be a non-negative integer")
-        if not isinstance(att["sha2"], str) or not _SHA2.match(att["sha2"]):
+        if not isinstance(att["sha2"], str) or not _SHA2.fullmatch(att["sha2"]):
             raise XapiError(f"{at}.sha2 must be a SHA-2 hash in hexadecimal")
         if "fileUrl" in att and not is_iri(att["fileUrl"]):
             raise XapiError(f"{at}.fileUrl must be an IRL")

@@ -35,7 +35,7 @@ def is_uuid(value: Any) -> bool:
         >>> is_uuid("fd41c918-b88b-4b20-a0a5-a4c32391aaa0"), is_uuid("fd41c918")
         (True, False)
     """
-    return isinstance(value, str) and bool(_UUID.match(value))
+    return isinstance(value, str) and bool(_UUID.fullmatch(value))
 
 
 def is_iri(value: Any) -> bool:
@@ -45,7 +45,7 @@ def is_iri(value: Any) -> bool:
         >>> is_iri("http://adlnet.gov/expapi/verbs/attempted"), is_iri("attempted")
         (True, False)
     """
-    return isinstance(value, str) and bool(_IRI.match(value))
+    return isinstance(value, str) and bool(_IRI.fullmatch(value))
 
 
 def check_uuid(value: Any, where: str) -> str:
@@ -88,7 +88,7 @@ def check_language_map(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise XapiError(f"{where} must be a language map (an object of language tag: string)")
     for tag, text in value.items():
-        if not _LANG.match(tag):
+        if not _LANG.fullmatch(tag):
             raise XapiError(f"{where} has {tag!r}, which is not an RFC 5646 language tag")
         if not isinstance(text, str):
             raise XapiError(f"{where}[{tag!r}] must be a string")
@@ -97,7 +97,7 @@ def check_language_map(value: Any, where: str) -> dict[str, str]:
 
 def check_language(value: Any, where: str) -> str:
     """A single RFC 5646 language tag."""
-    if not isinstance(value, str) or not _LANG.match(value):
+    if not isinstance(value, str) or not _LANG.fullmatch(value):
         raise XapiError(f"{where} must be an RFC 5646 language tag")
     return value
 
@@ -125,7 +125,7 @@ def parse_timestamp(value: Any, where: str) -> datetime:
         ...
         impactlens.domain.xapi.errors.XapiError: timestamp may not use the offset -00:00 ...
     """
-    found = _TIMESTAMP.match(value) if isinstance(value, str) else None
+    found = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if found is None:
         raise XapiError(f"{where} must be an ISO 8601 date-time, not {value!r}")
     year, month, day, hour, minute, second, fraction, offset = found.groups()
@@ -160,7 +160,7 @@ def iso(moment: datetime) -> str:
 
 def check_duration(value: Any, where: str) -> str:
     """An ISO 8601 duration such as PT1H30M (Data 4.6)."""
-    if not isinstance(value, str) or not _DURATION.match(value) or value.endswith("T"):
+    if not isinstance(value, str) or not _DURATION.fullmatch(value) or value.endswith("T"):
         raise XapiError(f"{where} must be an ISO 8601 duration such as PT1H30M, not {value!r}")
     return value
 

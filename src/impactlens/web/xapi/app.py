@@ -195,7 +195,7 @@ def create_xapi_app(
                 version = req.headers.get("x-experience-api-version")
                 if version is None:
                     raise XapiError("send the X-Experience-API-Version header (e.g. 1.0.3)")
-                if not _VERSION.match(version.strip()):
+                if not _VERSION.fullmatch(version.strip()):
                     raise XapiError(f"X-Experience-API-Version {version!r} is not supported")
                 req.version = version.strip()
                 if req.alternate and req.version.startswith("2."):
