@@ -13,7 +13,15 @@ from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import render, same_statement
 from impactlens.domain.xapi.rows import index_row, prepare
 from impactlens.domain.xapi.signatures import check_signature
-from impactlens.domain.xapi.values import duration_seconds, parse_timestamp
+from impactlens.domain.xapi.values import (
+    _IRI,
+    _SEEN,
+    _SEEN_MAX,
+    _parse_any_timestamp,
+    duration_seconds,
+    is_iri,
+    parse_timestamp,
+)
 
 ST: dict[str, Any] = {
     "id": "fd41c918-b88b-4b20-a0a5-a4c32391aaa0",
@@ -83,6 +91,32 @@ def test_values() -> None:
     assert parse_timestamp("2024-01-01T00:00", "t") == datetime(2024, 1, 1)
     assert duration_seconds("P1W") == 604_800
     assert duration_seconds("P1Y") == 31_556_952
+    assert [duration_seconds("PT1M30S") for _ in range(2)] == [90.0, 90.0]  # cached: same
+
+
+def _either(parse: Any, value: str) -> datetime | str:
+    try:
+        return parse(value, "t")  # type: ignore[no-any-return]
+    except XapiError as exc:
+        return str(exc)
+
+
+def test_timestamp_shortcut_agrees_with_the_full_parse() -> None:
+    """The common shape's shortcut (``datetime.fromisoformat``) takes, refuses and reads
+    exactly what the full parse does: every character of such a timestamp replaced by
+    digits, signs, separators, letters, white space and a non-ASCII digit."""
+    base = "2024-02-29T23:59:59.999Z"
+    swaps = "0123456789+-:.,TZtz W\n\u0663"
+    tried = {base[:i] + c + base[i + 1 :] for i in range(len(base)) for c in swaps}
+    tried |= {"2023-02-29T10:00:00.000Z", "2024-13-01T10:00:00.000Z", "2024-01-01T24:00:00.000Z"}
+    tried |= {"2024-W09-5T10:00:00.000Z", "20240301T100000.000Z", "2024-03-01T10:00:00.00+1Z"}
+    taken = 0
+    for value in sorted(tried):
+        got = _either(parse_timestamp, value)
+        assert got == _either(_parse_any_timestamp, value), value
+        taken += isinstance(got, datetime)
+    assert parse_timestamp(base, "t") == datetime(2024, 2, 29, 23, 59, 59, 999000)
+    assert 100 < taken < len(tried)  # both outcomes exercised
 
 
 def _jws(payload: dict[str, Any], alg: str = "RS256") -> bytes:
@@ -104,3 +138,12 @@ def test_signature_structure_algorithm_and_payload() -> None:
         check_signature(signed, _jws({**ST, "verb": {"id": "http://other"}}))
     with pytest.raises(XapiError, match="not a JWS compact serialisation"):
         check_signature(signed, b"not a jws")
+
+
+def test_remembered_matches_stay_bounded_and_exact() -> None:
+    """IRIs that matched are remembered (at most ``_SEEN_MAX``); a remembered value is
+    still the exact string: the same IRI with a line feed after it is refused."""
+    iris = [f"http://x.org/{n}" for n in range(_SEEN_MAX + 10)]
+    assert all(is_iri(i) for i in iris) and all(is_iri(i) for i in iris[-5:])
+    assert 0 < len(_SEEN[_IRI.pattern]) <= _SEEN_MAX
+    assert not is_iri(iris[-1] + "\n") and not is_iri("x") and not is_iri(1)

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from impactlens.domain.xapi.errors import XapiError
+from impactlens.domain.xapi.values import matches
 
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 _AGENT_KEYS = {"objectType", "name", *IFI_KEYS}
@@ -92,7 +93,7 @@ def check_agent(value: Any, where: str, *, group_ok: bool = True) -> dict[str, A
 
 def _check_ifi(key: str, value: Any, where: str) -> None:
     if key == "mbox":
-        if not isinstance(value, str) or not _MBOX.fullmatch(value):
+        if not isinstance(value, str) or not matches(_MBOX, value):
             raise XapiError(f"{where} must be a mailto: IRI such as mailto:ann@example.com")
     elif key == "mbox_sha1sum":
         if not isinstance(value, str) or not _SHA1.fullmatch(value):
@@ -103,7 +104,7 @@ def _check_ifi(key: str, value: Any, where: str) -> None:
     else:
         if not isinstance(value, dict) or set(value) != {"homePage", "name"}:
             raise XapiError(f"{where} must be an object with exactly homePage and name")
-        if not isinstance(value["homePage"], str) or not _IRI.fullmatch(value["homePage"]):
+        if not isinstance(value["homePage"], str) or not matches(_IRI, value["homePage"]):
             raise XapiError(f"{where}.homePage must be an IRL")
         if not isinstance(value["name"], str):
             raise XapiError(f"{where}.name must be a string")

@@ -70,9 +70,13 @@ def prepare(
         >>> s["id"], s["stored"], s["version"]
         ('a0000000-0000-0000-0000-000000000000', '2024-01-01T00:00:00.000Z', '1.0.0')
     """
+    return _prepared(statement, iso(stored), authority)
+
+
+def _prepared(statement: dict[str, Any], stored: str, authority: dict[str, Any]) -> dict[str, Any]:
     out = with_arrays(dict(statement))
     out["id"] = str(statement.get("id") or uuid.uuid4()).lower()
-    out["stored"] = iso(stored)
+    out["stored"] = stored
     out.setdefault("timestamp", out["stored"])
     out["authority"] = authority
     out.setdefault("version", "1.0.0")
@@ -83,6 +87,7 @@ def prepare(
 # (``lrs_sql.numbered``): random per process, so no statement a client sends contains it
 STORED_MARK = f"stored-pending-{uuid.uuid4().hex}"
 _PENDING = datetime(1970, 1, 1)
+_PENDING_TEXT = iso(_PENDING)  # written once: a pending row's statement is stamped later
 
 
 def pending_row(statement: dict[str, Any], *, authority: dict[str, Any]) -> StatementRow:
@@ -91,7 +96,7 @@ def pending_row(statement: dict[str, Any], *, authority: dict[str, Any]) -> Stat
     Everything but the stored time (validation already done, the JSON text, the index
     columns) is computed here, outside any store lock.
     """
-    out = prepare(statement, stored=_PENDING, authority=authority)
+    out = _prepared(statement, _PENDING_TEXT, authority)
     row = index_row(out, stored=_PENDING)
     row._timestamp_pending = "timestamp" not in statement
     out["stored"] = STORED_MARK
