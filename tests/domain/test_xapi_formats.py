@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from impactlens.domain.xapi import codec
 from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.formats import render, same_statement
 from impactlens.domain.xapi.rows import index_row, prepare
@@ -147,3 +148,23 @@ def test_remembered_matches_stay_bounded_and_exact() -> None:
     assert all(is_iri(i) for i in iris) and all(is_iri(i) for i in iris[-5:])
     assert 0 < len(_SEEN[_IRI.pattern]) <= _SEEN_MAX
     assert not is_iri(iris[-1] + "\n") and not is_iri("x") and not is_iri(1)
+
+
+@pytest.mark.parametrize(
+    ("text", "repeated"),
+    [
+        ('{"a": 1, "b": {"c": 2}}', None),
+        ('{"a": 1, "a": 2}', "a"),
+        ('{"a": {"b": 1, "b": 1}}', "b"),  # nested, same value
+        ('[{"a": 1}, {"a": 2}]', None),  # one name per object
+        ('{"a": [{"b": 1, "c": 2, "b": 3}]}', "b"),
+        ('{"a" : 1, "b": 1, "b": 2}', "b"),  # a spaced colon: the count cannot settle it
+        ('{"a": "x\\":y", "b": 1}', None),  # an escaped quote before a colon, in a value
+        ('{"a": "x\\":y", "a": 1}', "a"),
+        ('{"a": ":", "b": {"c": ":x"}}', None),  # values that begin with a colon
+        ('{"a": ":", "a": ":"}', "a"),
+        ('{"a\\"": 1, "a\\"": 2}', 'a"'),
+    ],
+)
+def test_repeated_names_are_found_exactly(text: str, repeated: str | None) -> None:
+    assert codec.repeated_name(text, codec.loads(text)) == repeated

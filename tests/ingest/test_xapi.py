@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,49 @@ def test_voiding_statements_void_their_targets(store: Store, tmp_path: Path) -> 
     rows = _rows(store, "SELECT seq, voided, voids FROM xapi_statements ORDER BY seq")
     assert [(r[0], r[1]) for r in rows] == [(1, True), (2, True), (3, False), (4, False)]
     assert rows[2][2] == "00000000-0000-4000-8000-000000000001"
+
+
+def _repeat(item: dict[str, Any], name: str, first: Any) -> str:
+    """``item`` as JSON with ``name`` given twice at its top: ``first``, then its own value."""
+    text = json.dumps({k: v for k, v in item.items() if k != name})
+    return text[:-1] + f', "{name}": {json.dumps(first)}, "{name}": {json.dumps(item[name])}}}'
+
+
+@pytest.mark.parametrize("array", [False, True])
+def test_a_repeated_name_is_read_as_post_reads_it(
+    store: Store, tmp_path: Path, array: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST keeps the last of a repeated name; the import's columns once took the first
+    while the stored text kept both (filed under one verb, read as another)."""
+    verb = statement(2)
+    texts = [
+        json.dumps(statement(1)),
+        _repeat(verb, "verb", {"id": "not an IRI"}),  # only the last is the statement's
+        _repeat(statement(3), "object", {"id": COURSE + "first"}),
+    ]
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the copy goes
+    path = tmp_path / ("s.json" if array else "s.jsonl")
+    path.write_text("[" + ",\n".join(texts) + "]" if array else "\n\n".join(texts) + "\n")
+    assert import_statements(store, [path]).inserted == 3
+    rows = dict(
+        _rows(store, "SELECT statement_id, verb_id || ' ' || object_id FROM xapi_statements")
+    )
+    assert rows[verb["id"]] == f"{verb['verb']['id']} {verb['object']['id']}"
+    assert rows[statement(3)["id"]].endswith(statement(3)["object"]["id"])
+    texts_stored = [t for (t,) in _rows(store, "SELECT statement FROM xapi_statements")]
+    assert not any("not an IRI" in t or COURSE + "first" in t for t in texts_stored)
+    assert not list((tmp_path / "tmp").iterdir())  # the copy is removed
+
+
+def test_a_repeated_name_whose_last_value_is_invalid_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    bad = statement(2)
+    bad["verb"] = {"id": "not an IRI"}
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(statement(1)) + "\n" + _repeat(bad, "verb", {"id": ADL + "x"}))
+    with pytest.raises(StatementsError) as caught:
+        import_statements(store, [path])
+    assert (caught.value.row, caught.value.column) == (2, "verb.id")
+    assert _count(store) == 0

@@ -11,13 +11,16 @@ Like every import it is atomic (one invalid statement and nothing of the call la
 the error names the file, line, field and problem) and idempotent (the key is the
 statement id; a statement without one gets an id derived from its content; the same
 id with different content is an error naming the line). Voiding statements in a
-file void their targets.
+file void their targets. A statement that gives a property name twice is read as POST
+reads it (the last value): POST's checks judge it and the file is staged again from a
+copy holding it as POST would store it.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,11 +111,14 @@ def import_statements(
     )
     total = inserted = unchanged = voided = 0
     staged: list[tuple[Path, bool, xapi_bulk.Staged]] = []
+    copies: list[Path] = []
     try:
         # parse and check every file before the transaction: nothing lands if one fails
         for number, path in enumerate(paths):
             array = _is_array(path)
-            staged.append((path, array, _stage(store, path, array, number)))
+            item, copy = _stage(store, path, array, number)
+            staged.append((path, array, item))
+            copies += [copy] if copy else []
         with store.transaction():
             for path, array, item in staged:
                 _check_conflicts(store, path, array, item)
@@ -152,43 +158,99 @@ def import_statements(
     finally:
         for _, _, item in staged:
             xapi_bulk.drop(store, item)
+        for copy in copies:
+            copy.unlink(missing_ok=True)
     return summary
 
 
-def _stage(store: Store, path: Path, array: bool, number: int) -> xapi_bulk.Staged:
-    """Parse and check one file; raise naming the first invalid statements."""
+def _stage(
+    store: Store, path: Path, array: bool, number: int
+) -> tuple[xapi_bulk.Staged, Path | None]:
+    """Parse and check one file; raise naming the first invalid statements.
+
+    Returns the staging and, when the file repeats a property name in some statement,
+    the rewritten copy it was staged from (the caller deletes it after the write).
+    """
     try:
         staged = xapi_bulk.stage(store, path, array=array, number=number)
     except duckdb.Error as exc:
         raise _json_error(path, array, exc) from None
+    # the checks read the first of a repeated name, POST the last: POST judges those
+    repeating = [
+        ln
+        for batch in xapi_bulk.unvouched(store, staged, bad=True)
+        for ln, line in batch
+        if codec.repeated_name(line, codec.loads(line)) is not None
+    ]
+    xapi_bulk.unrefuse(store, staged, repeating)
     count, found = xapi_bulk.problems(store, staged)
-    more, checked = _post_checks(store, staged)
+    more, checked, repeats = _post_checks(store, staged)
     count, found = count + more, sorted(found + checked, key=lambda p: p.index)[:20]
     if count:
         xapi_bulk.drop(store, staged)
         where = _lines(path, array, [p.index for p in found])
         issues = [StatementIssue(str(path), where[p.index], p.field, p.problem) for p in found]
         raise StatementsError(path, issues, count)
-    return staged
+    if repeats:  # the staged columns read the first of a repeated name, POST the last
+        xapi_bulk.drop(store, staged)
+        rewritten = _rewritten(path, array, repeats)
+        try:
+            return _stage(store, rewritten, False, number)[0], rewritten
+        except BaseException:
+            rewritten.unlink(missing_ok=True)
+            raise
+    return staged, None
+
+
+def _rewritten(path: Path, array: bool, repeats: dict[int, str]) -> Path:
+    """A JSON Lines copy of the file, one statement per line in the file's order, the
+    statements of ``repeats`` (by position) replaced by their text there.
+
+    Positions stay line numbers, so what the import reports still maps to the file. A
+    JSON array is read whole here (only a file with repeated names comes this way).
+    """
+    handle, name = tempfile.mkstemp(prefix="impactlens-xapi-", suffix=".jsonl")
+    with open(handle, "w", encoding="utf-8") as out:
+        if array:
+            items = codec.loads(path.read_bytes())
+            for position, item in enumerate(items, start=1):
+                out.write(repeats.get(position) or codec.dumps(item))
+                out.write("\n")
+        else:
+            position = 0
+            with path.open(encoding="utf-8-sig") as lines:
+                for line in lines:
+                    if line.strip():
+                        position += 1
+                        out.write(repeats.get(position) or line.strip())
+                        out.write("\n")
+    return Path(name)
 
 
 def _post_checks(
     store: Store, staged: xapi_bulk.Staged, limit: int = 20
-) -> tuple[int, list[xapi_bulk.Problem]]:
+) -> tuple[int, list[xapi_bulk.Problem], dict[int, str]]:
     """POST's own checks on the statements with parts the SQL checks do not read.
 
-    Returns how many of them are invalid and the first ``limit`` problems.
+    Returns how many of them are invalid, the first ``limit`` problems, and the valid
+    ones that repeat a property name, by position, as POST reads them (the last of each
+    repeated name kept). A repeated name always lands here: the staging counts each
+    name it reads once, so the count of the statement's text differs.
     """
-    count, found = 0, list[xapi_bulk.Problem]()
+    count, found, repeats = 0, list[xapi_bulk.Problem](), dict[int, str]()
     for batch in xapi_bulk.unvouched(store, staged):
         for ln, line in batch:
+            parsed = codec.loads(line)
             try:
-                check_statement(codec.loads(line))
+                check_statement(parsed)
             except XapiError as exc:
                 count += 1
                 if len(found) < limit:
                     found.append(xapi_bulk.Problem(ln, *_field(str(exc))))
-    return count, found
+                continue
+            if codec.repeated_name(line, parsed) is not None:
+                repeats[ln] = codec.dumps(parsed)
+    return count, found, repeats
 
 
 def _field(message: str) -> tuple[str, str]:

@@ -258,20 +258,24 @@ def problems(store: Store, staged: Staged, limit: int = 20) -> tuple[int, list[P
     return bad, [Problem(ln, f, m) for ln, f, m in merged]
 
 
-def unvouched(store: Store, staged: Staged, batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
+def unvouched(
+    store: Store, staged: Staged, batch: int = 10_000, *, bad: bool = False
+) -> Iterator[list[tuple[int, str]]]:
     """The statements the checks do not answer for (``ln``, ``line``), in file order.
 
     The checks pass them, but they hold a part the checks do not read (attachments, a
     group's members, a SubStatement...): the caller runs POST's checks on each. The
     count of their keys (:func:`.xapi_checks.line_key_count`) tells them apart from
-    the ones whose every key the checks read.
+    the ones whose every key the checks read. With ``bad`` the same among those the
+    checks refused (a repeated property name, say: the checks read its first value).
     """
     con, t = connection(store), staged.table
+    which = "" if bad else "NOT "
     if staged.text:
-        rows = f"SELECT ln, line, vouched FROM {t} WHERE NOT bad"
+        rows = f"SELECT ln, line, vouched FROM {t} WHERE {which}bad"
     else:
         rows = f"SELECT s.ln, o.line, s.vouched FROM {t} s JOIN {lines_sql(staged.objects)} o "
-        rows += "USING (ln) WHERE NOT s.bad"
+        rows += f"USING (ln) WHERE {which}s.bad"
     # (counting in the lines path's own scan cost more: 11 -> 17 us per statement there)
     result = con.execute(
         f"SELECT ln, line FROM ({rows}) "
@@ -279,6 +283,14 @@ def unvouched(store: Store, staged: Staged, batch: int = 10_000) -> Iterator[lis
     )
     while found := result.fetchmany(batch):
         yield [(int(ln), str(line)) for ln, line in found]
+
+
+def unrefuse(store: Store, staged: Staged, positions: list[int]) -> None:
+    """Take back the checks' refusal of the statements at ``positions`` (POST judges them)."""
+    if positions:
+        connection(store).execute(
+            f"UPDATE {staged.table} SET bad = false WHERE ln IN (SELECT unnest($1))", [positions]
+        )
 
 
 def conflicts(store: Store, staged: Staged, limit: int = 5) -> list[Conflict]:

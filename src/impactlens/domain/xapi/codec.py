@@ -10,6 +10,7 @@ come back as they were sent), and a value orjson cannot write is written by ``js
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -49,6 +50,49 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# a name's closing quote, white space, then its colon: the fast count below misses that name
+_SPACED_COLON = re.compile(r'"\s+:')
+
+
+def repeated_name(text: str, parsed: Any) -> str | None:
+    """A property name some object of the JSON ``text`` gives twice, or None.
+
+    ``parsed`` is ``loads(text)``, which keeps the last of repeated names (as POST does).
+    Without an escaped quote or a spaced colon in the text, every ``":`` ends a name, so
+    counting them against the names ``parsed`` holds settles it; otherwise the standard
+    library parses the text again and looks at each object's names.
+
+    Examples:
+        >>> text = '{"verb": {"id": "a"}, "verb": {"id": "b"}}'
+        >>> repeated_name(text, loads(text)), repeated_name('{"a": {"a": 1}}', {"a": {"a": 1}})
+        ('verb', None)
+    """
+    plain = '\\"' not in text and not _SPACED_COLON.search(text)
+    if plain and text.count('":') == _names(parsed):
+        return None
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for name, _ in items:
+            if name in seen and not found:
+                found.append(name)
+            seen.add(name)
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse)
+    return found[0] if found else None
+
+
+def _names(value: Any) -> int:
+    """How many names the objects in ``value`` hold, nested ones included."""
+    if isinstance(value, dict):
+        return len(value) + sum(_names(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_names(v) for v in value)
+    return 0
 
 
 def _refuse(name: str) -> Any:
