@@ -234,8 +234,9 @@ def _post_checks(
 
     Returns how many of them are invalid, the first ``limit`` problems, and the valid
     ones that repeat a property name, by position, as POST reads them (the last of each
-    repeated name kept). A repeated name always lands here: the staging counts each
-    name it reads once, so the count of the statement's text differs.
+    repeated name kept). A name repeated where the checks read a value (not inside a
+    language map or extensions) always lands here: the staging counts each such name
+    once, so the count of the statement's text differs.
     """
     count, found, repeats = 0, list[xapi_bulk.Problem](), dict[int, str]()
     for batch in xapi_bulk.unvouched(store, staged):

@@ -270,6 +270,10 @@ def unvouched(
     checks refused (a repeated property name, say: the checks read its first value).
     """
     con, t = connection(store), staged.table
+    if bad:  # usually none: then no read of the file's text below
+        row = con.execute(f"SELECT count(*) FROM {t} WHERE bad").fetchone()
+        if not (row and row[0]):
+            return
     which = "" if bad else "NOT "
     if staged.text:
         rows = f"SELECT ln, line, vouched FROM {t} WHERE {which}bad"
