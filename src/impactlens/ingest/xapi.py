@@ -207,14 +207,14 @@ def _rewritten(path: Path, array: bool, repeats: dict[int, str]) -> Path:
     statements of ``repeats`` (by position) replaced by their text there.
 
     Positions stay line numbers, so what the import reports still maps to the file. A
-    JSON array is read whole here (only a file with repeated names comes this way).
+    JSON array is read whole here (only a file with repeated names comes this way), by
+    the parser that keeps the last of a repeated name, so each item is written as read.
     """
     handle, name = tempfile.mkstemp(prefix="impactlens-xapi-", suffix=".jsonl")
     with open(handle, "w", encoding="utf-8") as out:
         if array:
-            items = codec.loads(path.read_bytes())
-            for position, item in enumerate(items, start=1):
-                out.write(repeats.get(position) or codec.dumps(item))
+            for item in codec.loads(path.read_bytes()):
+                out.write(codec.dumps(item))
                 out.write("\n")
         else:
             position = 0

@@ -225,7 +225,7 @@ def duration_seconds(value: str) -> float:
     for part, units in ((date, _DATE_UNITS), (time, _TIME_UNITS)):
         for number, unit in _DURATION_PART.findall(part):
             total += float(number.replace(",", ".")) * units[unit]
-    if len(_SECONDS) >= 4096:  # a few durations recur (PT12M); a bound for those that do not
+    if len(_SECONDS) >= _SEEN_MAX:  # a few durations recur (PT12M); a bound for the rest
         _SECONDS.clear()
     _SECONDS[value] = total
     return total
