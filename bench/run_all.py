@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "lrs-query": [PY, "bench/lrs_query.py", "--statements", "1000000", "--requests", "100"],
     "lrs-post": [PY, "bench/lrs_post.py", "--stages"],
     "lrs-store": [PY, "bench/lrs_store.py"],
+    "duckdb-checkpoints": [PY, "bench/duckdb_checkpoints.py"],
     "lrs-checks": [PY, "bench/lrs_checks.py"],
     "web": [PY, "bench/web_http.py", "--scale", "--people", "100000", "--requests", "50"],
     "demo-study": [PY, "bench/demo_coverage.py", "--seeds", "1-20", "--jobs", "2"],

@@ -22,6 +22,36 @@ time.sleep(60)
 """
 
 
+# commits 25 transactions of 1 MB (more log than DuckDB's default 16 MB threshold), then
+# dies without closing the store
+CRASHER = """
+import os, sys
+from pathlib import Path
+from impactlens.store.duckdb import DuckDBStore
+store = DuckDBStore(Path(sys.argv[1]))
+for i in range(25):
+    with store.transaction():
+        store._con.execute(
+            "INSERT INTO costs (program, item, amount) "
+            "SELECT 'sx', md5(random()::VARCHAR) || repeat('x', 100000), range FROM range(10)"
+        )
+os._exit(0)
+"""
+
+
+def test_small_commits_wait_in_the_log_and_survive_a_crash(tmp_path: Path) -> None:
+    """Small transactions do not each trigger a checkpoint (which recompresses the table's
+    last row group), and what they committed is in the synced log when the process dies."""
+    path = tmp_path / "s.duckdb"
+    subprocess.run([sys.executable, "-c", CRASHER, str(path)], check=True)
+    log = path.with_name("s.duckdb.wal")
+    assert log.stat().st_size > 25 * 10 * 100_000  # no checkpoint emptied it at 16 MB
+    with DuckDBStore(path) as store:  # the next open replays it
+        rows = store._con.execute("SELECT count(*), sum(amount) FROM costs").fetchone()
+        assert rows == (250, 25 * 45)
+    assert not log.exists() or log.stat().st_size < 1_000_000  # checkpointed on close
+
+
 def test_second_writer_gets_the_holders_pid_and_command(tmp_path: Path) -> None:
     path = tmp_path / "impactlens.duckdb"
     holder = subprocess.Popen(
