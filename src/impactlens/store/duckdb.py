@@ -51,11 +51,11 @@ def locked_error(path: Path, message: str) -> StoreLockedError:
 # How much write-ahead log DuckDB lets grow before it checkpoints (its default: 16 MB).
 # Each checkpoint compresses the table's last, still-filling row group again, so small
 # transactions (the LRS's moves of ~2,000 statements, documents, sessions) paid for the
-# same rows many times: 2,000-row commits of statement rows cost 27 us per row with the
-# default and 13 with this, the final checkpoint included, and the file came out 270 ->
-# 170 bytes per row (bench/duckdb_checkpoints.py). The cost: a crash leaves up to this
-# much log to replay at the next open (0.6 s for 220 MB there). Durability is the same:
-# every commit is in the log, synced, before it returns.
+# same rows many times: storing statements 2,000 per transaction cost 52-56 us each with
+# the default and 28-30 with this, the closing checkpoint included, and the file came out
+# 0.72x the size (bench/duckdb_checkpoints.py). The cost: a crash leaves up to this much
+# log to replay at the next open (3.4 s for 216 MB there). Durability is the same: every
+# commit is in the log, synced, before it returns.
 CHECKPOINT_THRESHOLD = "256MB"
 
 
