@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "pilot": [PY, "bench/pilot_design.py"],
     "import": [PY, "bench/import_activity.py"],
     "xapi-import": [PY, "bench/import_xapi.py", "--statements", "1000000"],
+    "xapi-import-floor": [PY, "bench/import_xapi_floor.py", "--statements", "1000000"],
     "lrs-query": [PY, "bench/lrs_query.py", "--statements", "1000000", "--requests", "100"],
     "lrs-post": [PY, "bench/lrs_post.py", "--stages"],
     "lrs-store": [PY, "bench/lrs_store.py"],
