@@ -14,12 +14,17 @@ With ``--store postgresql://...`` the workspace's store is that (empty) PostgreS
 database and ``--workers N`` starts N server processes sharing it; the server CPU is
 then the workers' (PostgreSQL's own processes are not counted).
 
+With ``--readers R`` R more threads GET the statements of one learner and verb (the
+``agent`` + ``verb`` filter) while the clients POST, each pausing ``--read-every``
+seconds between requests, as dashboards and reports reading a busy LRS do; a GET first
+stores what is journaled, so its latency (printed: p50, p95, max) includes that wait.
+
 With ``--stages`` the server also records where its time went (``bench/stages``: the
 wait for and the hold of the store's lock, checks, judging, journal, moves) and the
 table is printed after the run.
 
 Run: .venv/bin/python bench/lrs_post.py [--clients 4] [--batch 100] [--batches 50]
-     [--store URL] [--workers N] [--baseline] [--stages]
+     [--store URL] [--workers N] [--baseline] [--stages] [--readers R]
 """
 
 from __future__ import annotations
@@ -122,6 +127,25 @@ class Run:
     client_cpu: float
     failures: list[str]
     main_cpu: float  # the server process alone (the rest: its checking processes)
+    reads: list[float]  # seconds of each GET made during the load
+
+
+def reader(
+    port: int, headers: dict[str, str], r: int, every: float, stop: threading.Event
+) -> list[float]:
+    """GET one learner's statements of one verb until ``stop``; each request's seconds."""
+    spent: list[float] = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as h:
+        while not stop.is_set():
+            n = len(spent) * 7 + r
+            agent = json.dumps({"mbox": f"mailto:learner{n % 5000}@example.com"})
+            began = time.perf_counter()
+            got = h.get("/xapi/statements", params={"agent": agent, "verb": VERBS[n % 3]})
+            spent.append(time.perf_counter() - began)
+            if got.status_code != 200:
+                raise SystemExit(f"GET answered {got.status_code}: {got.text[:200]}")
+            stop.wait(every)
+    return spent
 
 
 def drive(
@@ -131,9 +155,19 @@ def drive(
     bodies: list[bytes],
     clients: int,
     batches: int,
+    readers: int = 0,
+    every: float = 0.1,
 ) -> Run:
-    """C client threads POST their batches to the server on ``port``; stop the server."""
+    """C client threads POST their batches to the server on ``port``; stop the server.
+
+    ``readers`` threads GET meanwhile (:func:`reader`), until the last POST is answered.
+    """
     failures: list[str] = []
+    reads: list[list[float]] = [[] for _ in range(readers)]
+    stop = threading.Event()
+
+    def read(r: int) -> None:
+        reads[r] = reader(port, headers, r, every, stop)
 
     def work(c: int) -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as h:
@@ -153,20 +187,26 @@ def drive(
 
     try:
         threads = [threading.Thread(target=work, args=(c,)) for c in range(clients)]
+        readings = [threading.Thread(target=read, args=(r,)) for r in range(readers)]
         server_cpu, client_cpu, main_cpu = server_cpu_s(), time.process_time(), main_cpu_s()
         start = time.perf_counter()
-        for t in threads:
+        for t in threads + readings:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+        stop.set()
+        for t in readings:
+            t.join()
         server_cpu = server_cpu_s() - server_cpu
         main_cpu = main_cpu_s() - main_cpu
         client_cpu = time.process_time() - client_cpu
     finally:
         proc.terminate()
         proc.wait()
-    return Run(elapsed, server_cpu, client_cpu, failures, main_cpu)
+    return Run(
+        elapsed, server_cpu, client_cpu, failures, main_cpu, sorted(x for r in reads for x in r)
+    )
 
 
 def serve_floor(db: Path, port: int) -> subprocess.Popen[bytes]:
@@ -204,6 +244,8 @@ def main() -> None:
     parser.add_argument(
         "--stages", action="store_true", help="print where the server's time went (DuckDB)"
     )
+    parser.add_argument("--readers", type=int, default=0, help="GET threads during the load")
+    parser.add_argument("--read-every", type=float, default=0.1, help="a reader's pause (s)")
     args = parser.parse_args()
     settings = WorkspaceSettings(store=args.store) if args.store else None
     ws = Workspace.create(Path(tempfile.mkdtemp()) / "ws", settings)
@@ -228,7 +270,9 @@ def main() -> None:
     # warm up (a server's first large batch starts its checking processes)
     warm = [statement(99_000_000 + i) for i in range(args.batch)]
     httpx.post(f"http://127.0.0.1:{port}/xapi/statements", json=warm, headers=headers, timeout=60)
-    real = drive(proc, port, headers, bodies, args.clients, args.batches)
+    real = drive(
+        proc, port, headers, bodies, args.clients, args.batches, args.readers, args.read_every
+    )
     total = args.clients * args.batches * args.batch
     print(
         f"{total:,} statements in {real.elapsed:.2f} s by {args.clients} clients, "
@@ -243,6 +287,13 @@ def main() -> None:
         f"clients {real.client_cpu / total * 1e6:.0f} us (2 cores: "
         f"{2e6 / total * real.elapsed:.0f} us of CPU per statement available)"
     )
+    if real.reads:
+        ms = [x * 1e3 for x in real.reads]
+        print(
+            f"GET agent+verb during the load: {len(ms)} requests by {args.readers} readers, "
+            f"p50 {ms[len(ms) // 2]:.1f} ms, p95 {ms[int(len(ms) * 0.95)]:.1f} ms, "
+            f"max {ms[-1]:.1f} ms"
+        )
     if stages is not None:
         print_stages(stages, real.elapsed)
     if args.baseline:
