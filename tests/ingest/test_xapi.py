@@ -344,3 +344,34 @@ def test_a_repeated_name_whose_last_value_is_invalid_is_refused(
         import_statements(store, [path])
     assert (caught.value.row, caught.value.column) == (2, "verb.id")
     assert _count(store) == 0
+
+
+def test_progress_names_each_step_of_each_file_and_ends_at_100(
+    store: Store, tmp_path: Path
+) -> None:
+    lines = write_lines(tmp_path / "a.jsonl", [statement(1), statement(2)])
+    array = tmp_path / "b.json"
+    array.write_text(json.dumps([statement(3)]))
+    seen: list[tuple[str, int, int]] = []
+    import_statements(store, [lines, array], user="ana", progress=lambda *r: seen.append(r))
+    assert list(dict.fromkeys(label for label, _, _ in seen)) == [
+        *["reading a.jsonl", "probing a.jsonl", "checking a.jsonl", "checking rare parts a.jsonl"],
+        *["checking b.json", "checking rare parts b.json"],  # an array is not read as lines
+        *["comparing ids a.jsonl", "storing a.jsonl", "indexing a.jsonl"],
+        *["comparing ids b.json", "storing b.json", "indexing b.json", "committing"],
+    ]
+    done = [d for _, d, _ in seen]
+    assert done == sorted(done)
+    assert {total for _, _, total in seen} == {100}
+    assert seen[-1] == ("committing", 100, 100)
+    assert _count(store) == 3
+
+
+def test_a_refused_file_never_reports_the_end(store: Store, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "s.jsonl", [statement(1), statement(2, verb={"id": "x"})])
+    seen: list[tuple[str, int, int]] = []
+    with pytest.raises(StatementsError):
+        import_statements(store, [path], progress=lambda *r: seen.append(r))
+    assert seen
+    assert max(d for _, d, _ in seen) < 100
+    assert _count(store) == 0

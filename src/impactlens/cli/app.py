@@ -93,7 +93,7 @@ def import_(
 
     ws = _workspace(workspace)
     with progress_bar(f"import {kind}") as bar:
-        summary = import_data(ws, kind, files, progress=lambda d, t: bar("rows", d, t))
+        summary = import_data(ws, kind, files, progress=bar)
     views.import_summary(summary)
 
 

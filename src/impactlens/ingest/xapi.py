@@ -22,6 +22,7 @@ import getpass
 import json
 import tempfile
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +35,14 @@ from impactlens.domain.xapi.errors import XapiError
 from impactlens.domain.xapi.validation import check_statement
 from impactlens.store import xapi_bulk
 from impactlens.store.base import Store
+from impactlens.store.query_progress import QueryMeter, Report
 
 SHOWN = 5  # invalid statements named in the error message
+# Each step's share of an import's time, per file (us per statement at 1,000,000:
+# bench/import_xapi_phases.py), for the progress bar; the commit comes last.
+CHECK_STEPS = (("reading", 0.9), ("probing", 2.7), ("checking", 10.4), ("checking rare parts", 1.9))
+WRITE_STEPS = (("comparing ids", 0.2), ("storing", 5.8), ("indexing", 1.5))
+COMMIT_STEP = ("committing", 0.4)
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,12 @@ def import_statements(
     *,
     user: str | None = None,
     in_transaction: Callable[[Store, StatementsSummary], None] | None = None,
+    progress: Report | None = None,
 ) -> StatementsSummary:
     """Import statement files atomically; ``in_transaction`` runs before the commit.
+
+    ``progress`` is told ``(step, done, total)`` as the import goes (``total`` 100,
+    the step naming the file): see :data:`CHECK_STEPS`.
 
     Examples:
         >>> import tempfile
@@ -109,52 +120,19 @@ def import_statements(
     authority = json.dumps(
         {"objectType": "Agent", "account": {"homePage": "urn:impactlens", "name": user}}
     )
-    total = inserted = unchanged = voided = 0
     staged: list[tuple[Path, bool, xapi_bulk.Staged]] = []
     copies: list[Path] = []
+    meter = _meter(store, paths, progress)
     try:
-        # parse and check every file before the transaction: nothing lands if one fails
-        for number, path in enumerate(paths):
-            array = _is_array(path)
-            item, copy = _stage(store, path, array, number)
-            staged.append((path, array, item))
-            copies += [copy] if copy else []
-        with store.transaction():
-            for path, array, item in staged:
-                _check_conflicts(store, path, array, item)
-                count = xapi_bulk.write(
-                    store,
-                    item,
-                    stored=started,
-                    authority=authority,
-                    authority_ifi=f"account:urn:impactlens|{user}",
-                )
-                total += count.statements
-                inserted += count.inserted
-                unchanged += count.unchanged
-                voided += count.voided
-            summary = StatementsSummary(
-                files=[str(p) for p in paths],
-                statements=total,
-                inserted=inserted,
-                unchanged=unchanged,
-                voided=voided,
-            )
-            store.log_import(
-                {
-                    "kind": "xapi",
-                    "files": json.dumps(summary.files),
-                    "rows": total,
-                    "inserted": inserted,
-                    "replaced": 0,
-                    "warnings": "[]",
-                    "started_at": started,
-                    "finished_at": datetime.now(UTC).replace(tzinfo=None),
-                    "user": user,
-                }
-            )
-            if in_transaction is not None:
-                in_transaction(store, summary)
+        with meter or nullcontext():
+            tell = meter.step if meter else (lambda label: None)
+            # parse and check every file before the transaction: nothing lands if one fails
+            for number, path in enumerate(paths):
+                array = _is_array(path)
+                item, copy = _stage(store, path, array, number, _for_file(tell, path))
+                staged.append((path, array, item))
+                copies += [copy] if copy else []
+            summary = _write(store, staged, started, user, authority, in_transaction, tell)
     finally:
         for _, _, item in staged:
             xapi_bulk.drop(store, item)
@@ -163,8 +141,86 @@ def import_statements(
     return summary
 
 
+def _write(
+    store: Store,
+    staged: list[tuple[Path, bool, xapi_bulk.Staged]],
+    started: datetime,
+    user: str,
+    authority: str,
+    in_transaction: Callable[[Store, StatementsSummary], None] | None,
+    tell: Callable[[str], None],
+) -> StatementsSummary:
+    """Write the staged files in one transaction (conflicts first), log the import, commit."""
+    total = inserted = unchanged = voided = 0
+    with store.transaction():
+        for path, array, item in staged:
+            step = _for_file(tell, path)
+            step("comparing ids")
+            _check_conflicts(store, path, array, item)
+            count = xapi_bulk.write(
+                store,
+                item,
+                stored=started,
+                authority=authority,
+                authority_ifi=f"account:urn:impactlens|{user}",
+                step=step,
+            )
+            total += count.statements
+            inserted += count.inserted
+            unchanged += count.unchanged
+            voided += count.voided
+        summary = StatementsSummary(
+            files=[str(p) for p, _, _ in staged],
+            statements=total,
+            inserted=inserted,
+            unchanged=unchanged,
+            voided=voided,
+        )
+        store.log_import(
+            {
+                "kind": "xapi",
+                "files": json.dumps(summary.files),
+                "rows": total,
+                "inserted": inserted,
+                "replaced": 0,
+                "warnings": "[]",
+                "started_at": started,
+                "finished_at": datetime.now(UTC).replace(tzinfo=None),
+                "user": user,
+            }
+        )
+        if in_transaction is not None:
+            in_transaction(store, summary)
+        tell(COMMIT_STEP[0])
+    return summary
+
+
+def _meter(store: Store, paths: list[Path], progress: Report | None) -> QueryMeter | None:
+    """A meter of the import's steps, each file's weighed by its size (None: no progress)."""
+    if progress is None:
+        return None
+    sizes = [max(p.stat().st_size, 1) for p in paths]
+    steps = [
+        (f"{name} {p.name}", share * size)
+        for group in (CHECK_STEPS, WRITE_STEPS)
+        for p, size in zip(paths, sizes, strict=True)
+        for name, share in group
+    ]
+    steps.append((COMMIT_STEP[0], COMMIT_STEP[1] * sum(sizes)))
+    return QueryMeter(xapi_bulk.connection(store), progress, steps)
+
+
+def _for_file(tell: Callable[[str], None], path: Path) -> Callable[[str], None]:
+    """``tell`` with the file's name after each step's."""
+    return lambda name: tell(f"{name} {path.name}")
+
+
 def _stage(
-    store: Store, path: Path, array: bool, number: int
+    store: Store,
+    path: Path,
+    array: bool,
+    number: int,
+    step: xapi_bulk.Step = lambda name: None,
 ) -> tuple[xapi_bulk.Staged, Path | None]:
     """Parse and check one file; raise naming the first invalid statements.
 
@@ -172,7 +228,7 @@ def _stage(
     the rewritten copy it was staged from (the caller deletes it after the write).
     """
     try:
-        staged = xapi_bulk.stage(store, path, array=array, number=number)
+        staged = xapi_bulk.stage(store, path, array=array, number=number, step=step)
     except duckdb.Error as exc:
         raise _json_error(path, array, exc) from None
     # the checks read the first of a repeated name, POST the last: POST judges those
@@ -184,6 +240,7 @@ def _stage(
     ]
     xapi_bulk.unrefuse(store, staged, repeating)
     count, found = xapi_bulk.problems(store, staged)
+    step("checking rare parts")
     more, checked, repeats = _post_checks(store, staged)
     count, found = count + more, sorted(found + checked, key=lambda p: p.index)[:20]
     if count:
@@ -195,7 +252,7 @@ def _stage(
         xapi_bulk.drop(store, staged)
         rewritten = _rewritten(path, array, repeats)
         try:
-            return _stage(store, rewritten, False, number)[0], rewritten
+            return _stage(store, rewritten, False, number, step)[0], rewritten
         except BaseException:
             rewritten.unlink(missing_ok=True)
             raise

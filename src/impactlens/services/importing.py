@@ -16,13 +16,17 @@ def import_data(
     kind: str,
     files: Sequence[Path],
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> ImportSummary:
-    """Load ``files`` of one kind atomically (all rows land, or none do)."""
+    """Load ``files`` of one kind atomically (all rows land, or none do).
+
+    ``progress`` is told ``(what, done, total)`` as it goes: ``rows`` done of the files'
+    rows, or for ``xapi`` the step in flight and the percent done.
+    """
     from impactlens.ingest import import_files
 
     if kind == "xapi":
-        return _import_xapi(ws, files)
+        return _import_xapi(ws, files, progress)
     if kind not in KINDS:
         raise ImpactLensError(f"unknown import kind {kind!r}; kinds are: {', '.join(KINDS)}")
     missing = [str(f) for f in files if not Path(f).exists()]
@@ -35,11 +39,13 @@ def import_data(
             [Path(f) for f in files],
             settings=ws.settings,
             key=ws.key(),
-            progress=progress,
+            progress=None if progress is None else lambda d, t: progress("rows", d, t),
         )
 
 
-def _import_xapi(ws: Workspace, files: Sequence[Path]) -> ImportSummary:
+def _import_xapi(
+    ws: Workspace, files: Sequence[Path], progress: Callable[[str, int, int], None] | None
+) -> ImportSummary:
     """Statement files into the LRS tables, atomically (see :mod:`impactlens.ingest.xapi`)."""
     from impactlens.ingest.xapi import import_statements
 
@@ -47,7 +53,7 @@ def _import_xapi(ws: Workspace, files: Sequence[Path]) -> ImportSummary:
     if missing:
         raise ImpactLensError(f"{missing[0]}: no such file")
     with ws.store() as store:
-        done = import_statements(store, [Path(f) for f in files])
+        done = import_statements(store, [Path(f) for f in files], progress=progress)
     warnings = [f"{done.voided} earlier statements voided"] if done.voided else []
     return ImportSummary(
         kind="xapi",

@@ -19,7 +19,7 @@ all under the LRS write lock so ``seq`` stays one sequence with concurrent serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +44,14 @@ _ARROW = {
     "TIMESTAMP": pa.timestamp("us"),
 }
 STAGE = "_xapi_stage"
+# told the name of each long step as it begins (for a progress bar: query_progress.py)
+Step = Callable[[str], None]
+
+
+def _no_step(name: str) -> None:
+    """No progress to tell."""
+
+
 # DuckDB scans a table on one thread per row group of 122,880 rows: a file of one row
 # group's lines gains nothing from the lines path, which then costs more than the typed
 # reader (100,000 statements: 16,500-19,700/s against 20,400-21,800/s)
@@ -159,7 +167,9 @@ class Staged:
     text: bool = False
 
 
-def stage(store: Store, path: Path, *, array: bool, number: int = 0) -> Staged:
+def stage(
+    store: Store, path: Path, *, array: bool, number: int = 0, step: Step = _no_step
+) -> Staged:
     """Parse a JSON Lines file (or one JSON array) into the staging table.
 
     The lines of a JSON Lines file are parsed straight into columns, the text kept;
@@ -167,7 +177,8 @@ def stage(store: Store, path: Path, *, array: bool, number: int = 0) -> Staged:
     and a file with a value of an unexpected shape (an actor that is a string, say)
     takes the slower JSON path, whose checks then name it. Raises ``duckdb.Error`` when
     some line is not JSON. Run it outside a transaction (a failed typed read would
-    abort it); ``number`` keeps the staging tables of the files of one call apart.
+    abort it); ``number`` keeps the staging tables of the files of one call apart;
+    ``step`` is told ``reading``, ``probing`` and ``checking`` as they begin.
     """
     con = connection(store)
     t = f"{STAGE}{number}"
@@ -179,7 +190,11 @@ def stage(store: Store, path: Path, *, array: bool, number: int = 0) -> Staged:
         f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT {', '.join(WRITTEN)}, "
         f"({any_bad}) IS TRUE AS bad, {vouched_sql()} AS vouched FROM {t}_src"
     )
-    way, bad_keys = ("typed", False) if array or _has_bom(path) else _read_lines(con, literal, t)
+    if array or _has_bom(path):
+        way, bad_keys = "typed", False
+    else:
+        way, bad_keys = _read_lines(con, literal, t, step)
+    step("checking")
     typed, text = way != "json", way == "lines"
     try:
         if typed:
@@ -205,7 +220,9 @@ def stage(store: Store, path: Path, *, array: bool, number: int = 0) -> Staged:
     return Staged(int(row[0]) if row else 0, objects, typed, t, text)
 
 
-def _read_lines(con: duckdb.DuckDBPyConnection, literal: str, t: str) -> tuple[str, bool]:
+def _read_lines(
+    con: duckdb.DuckDBPyConnection, literal: str, t: str, step: Step
+) -> tuple[str, bool]:
     """Read a JSON Lines file into ``{t}_lines`` (:func:`.xapi_fast.lines_table_sql`).
 
     Returns the way to stage it and whether some statement has a key it may not have:
@@ -217,9 +234,11 @@ def _read_lines(con: duckdb.DuckDBPyConnection, literal: str, t: str) -> tuple[s
     """
     table = f"{t}_lines"
     try:
+        step("reading")
         con.execute(lines_table_sql(literal, table))
         count = con.execute(f"SELECT count(*) FROM {table}").fetchone()
         few = count is not None and count[0] < LINES_FROM
+        step("probing")
         row = None if few else con.execute(probe_sql(table)).fetchone()
     except duckdb.Error:
         row = None
@@ -322,13 +341,20 @@ def conflicts(store: Store, staged: Staged, limit: int = 5) -> list[Conflict]:
 
 
 def write(
-    store: Store, staged: Staged, *, stored: datetime, authority: str, authority_ifi: str
+    store: Store,
+    staged: Staged,
+    *,
+    stored: datetime,
+    authority: str,
+    authority_ifi: str,
+    step: Step = _no_step,
 ) -> BulkCount:
     """Insert the staged statements not stored yet; fill refs; apply voiding.
 
     ``stored`` is the naive UTC time of this import; ``authority`` the Agent JSON
     set on statements that have none (``authority_ifi`` its canonical IFI, for the
-    refs). Run it inside the store's transaction.
+    refs). Run it inside the store's transaction. ``step`` is told ``storing`` and
+    ``indexing`` as they begin.
     """
     con, t, known = connection(store), staged.table, _stored(store, staged)
     iso = stored.isoformat(timespec="milliseconds") + "Z"
@@ -377,6 +403,7 @@ def write(
         f"json_merge_patch(line, ('{{' || {added} || '}}')::JSON)::VARCHAR "
         f"ELSE '{{' || {added} || ',' || ltrim(ltrim(line), '{{') END"
     )
+    step("storing")
     _append(
         store,
         "xapi_statements",
@@ -395,6 +422,7 @@ def write(
         """,
         [iso, authority, stored],
     )
+    step("indexing")
     _append(
         store,
         "xapi_statement_refs",
