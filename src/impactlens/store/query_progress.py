@@ -62,8 +62,11 @@ class QueryMeter:
         self._poller = threading.Thread(target=self._poll, name="query-meter", daemon=True)
 
     def step(self, label: str) -> None:
-        """The step named ``label`` begins (those before it are done; unknown labels count as
-        done steps too: a path that skips a step moves straight on)."""
+        """The step named ``label`` begins; every step before it is done.
+
+        A path that skips a step moves straight on; a label that is not ahead (unknown, or
+        a step already passed) changes nothing.
+        """
         with self._lock:
             ahead = [i for i in range(self._at + 1, len(self._steps)) if self._steps[i][0] == label]
             if not ahead:
