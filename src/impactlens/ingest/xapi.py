@@ -125,7 +125,7 @@ def import_statements(
     meter = _meter(store, paths, progress)
     try:
         with meter or nullcontext():
-            tell = meter.step if meter else (lambda label: None)
+            tell = meter.step if meter else xapi_bulk.no_step
             # parse and check every file before the transaction: nothing lands if one fails
             for number, path in enumerate(paths):
                 array = _is_array(path)
@@ -148,7 +148,7 @@ def _write(
     user: str,
     authority: str,
     in_transaction: Callable[[Store, StatementsSummary], None] | None,
-    tell: Callable[[str], None],
+    tell: xapi_bulk.Step,
 ) -> StatementsSummary:
     """Write the staged files in one transaction (conflicts first), log the import, commit."""
     total = inserted = unchanged = voided = 0
@@ -210,7 +210,7 @@ def _meter(store: Store, paths: list[Path], progress: Report | None) -> QueryMet
     return QueryMeter(xapi_bulk.connection(store), progress, steps)
 
 
-def _for_file(tell: Callable[[str], None], path: Path) -> Callable[[str], None]:
+def _for_file(tell: xapi_bulk.Step, path: Path) -> xapi_bulk.Step:
     """``tell`` with the file's name after each step's."""
     return lambda name: tell(f"{name} {path.name}")
 
@@ -220,7 +220,7 @@ def _stage(
     path: Path,
     array: bool,
     number: int,
-    step: xapi_bulk.Step = lambda name: None,
+    step: xapi_bulk.Step = xapi_bulk.no_step,
 ) -> tuple[xapi_bulk.Staged, Path | None]:
     """Parse and check one file; raise naming the first invalid statements.
 

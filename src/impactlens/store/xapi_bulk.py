@@ -48,7 +48,7 @@ STAGE = "_xapi_stage"
 Step = Callable[[str], None]
 
 
-def _no_step(name: str) -> None:
+def no_step(name: str) -> None:
     """No progress to tell."""
 
 
@@ -168,7 +168,7 @@ class Staged:
 
 
 def stage(
-    store: Store, path: Path, *, array: bool, number: int = 0, step: Step = _no_step
+    store: Store, path: Path, *, array: bool, number: int = 0, step: Step = no_step
 ) -> Staged:
     """Parse a JSON Lines file (or one JSON array) into the staging table.
 
@@ -347,7 +347,7 @@ def write(
     stored: datetime,
     authority: str,
     authority_ifi: str,
-    step: Step = _no_step,
+    step: Step = no_step,
 ) -> BulkCount:
     """Insert the staged statements not stored yet; fill refs; apply voiding.
 
