@@ -26,6 +26,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
 from impactlens.store.duckdb import DuckDBStore
 from impactlens.store.xapi_fast import lines_table_sql
 from import_xapi import write_statements
@@ -52,6 +54,19 @@ PATHS = [
 AUTHORITY = '{"objectType":"Agent","account":{"homePage":"https://x.org","name":"bench"}}'
 
 
+def timed(
+    con: duckdb.DuckDBPyConnection,
+    spent: dict[str, float],
+    name: str,
+    sql: str,
+    params: list[object] | None = None,
+) -> None:
+    """Run ``sql``, adding its seconds to ``spent[name]``."""
+    began = time.perf_counter()
+    con.execute(sql, params or [])
+    spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+
+
 def floor(path: Path, folder: Path) -> dict[str, float]:
     """Seconds of each step of the check-free import of ``path`` into a fresh store."""
     store = DuckDBStore(folder / "floor.duckdb")
@@ -60,9 +75,7 @@ def floor(path: Path, folder: Path) -> dict[str, float]:
     paths = "[" + ", ".join(f"'{p}'" for p in PATHS) + "]"
 
     def step(name: str, sql: str, params: list[object] | None = None) -> None:
-        began = time.perf_counter()
-        con.execute(sql, params or [])
-        spent[name] = time.perf_counter() - began
+        timed(con, spent, name, sql, params)
 
     step("lines", lines_table_sql(literal, "_lines"))
     cols = (
@@ -122,8 +135,6 @@ def by_part(path: Path) -> dict[str, float]:
     back to the statements by text, in memory. Not the import: the overhead that design
     could not avoid.
     """
-    import duckdb
-
     con, spent = duckdb.connect(), {}
     literal = "'" + str(path).replace("'", "''") + "'"
     per_row = ["$.id", "$.timestamp", "$.result", "$.context.registration", "$.context.extensions"]
@@ -132,9 +143,7 @@ def by_part(path: Path) -> dict[str, float]:
     listed = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
 
     def step(name: str, sql: str) -> None:
-        began = time.perf_counter()
-        con.execute(sql)
-        spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+        timed(con, spent, name, sql)
 
     step("lines", lines_table_sql(literal, "_lines"))
     cols = ", ".join(f"x[{i}] AS {n}" for i, n in enumerate(names, start=1))
